@@ -1,0 +1,136 @@
+"""The command line: parse, load scenes, call the renderer, report. No rendering logic lives here.
+
+Exit status: 0 rendered, 1 a render failed, 2 bad input, 130/143 interrupted (SIGINT/SIGTERM).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import traceback
+import warnings
+from pathlib import Path
+
+from .errors import BadInput, RenderError, SceneError
+
+DEFAULT_SCENE = Path(__file__).resolve().parents[1] / "scenes" / "article.py"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+        raise BadInput(f"render.py: {message} (see --help)")
+
+
+def parser() -> argparse.ArgumentParser:
+    from .encode import WRITERS
+    from .studio import QUALITIES
+
+    p = _Parser(prog="render.py", description="Render films of neural-network loss landscapes.",
+                epilog="With no scene file, renders scenes/article.py. Outputs go to DIR/<scene name>.<format>.")
+    p.add_argument("scenes", nargs="*", metavar="SCENE_FILE", help="scene files (default: scenes/article.py)")
+    p.add_argument("-q", "--quality", default="medium", choices=list(QUALITIES),
+                   help="low 854x480@15, medium 1280x720@30 (default), high 1920x1080@60, 4k 3840x2160@60")
+    p.add_argument("--format", nargs="+", default=["mp4", "gif"], choices=list(WRITERS), metavar="FMT",
+                   help=f"output formats, any of: {' '.join(WRITERS)} (default: mp4 gif)")
+    p.add_argument("--fps", type=_positive_int, help="frames per second (overrides preset and scene)")
+    p.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="clip length (overrides the scene)")
+    p.add_argument("-o", "--output", default="media", metavar="DIR", help="output folder (default: media)")
+    p.add_argument("--cache-dir", default="media/cache", metavar="DIR",
+                   help="where computed landscapes are kept (default: media/cache, whatever -o says)")
+    p.add_argument("--no-cache", action="store_true", help="compute everything afresh; read and write no cache")
+    p.add_argument("--json", action="store_true", help="print one JSON object per rendered scene on stdout")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+class _Terminated(BaseException):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    warnings.showwarning = _show_warning
+    try:
+        return _main(argv)
+    except BadInput as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RenderError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parser().parse_args(argv)
+    from .scene_loader import load_scenes
+    from .studio import check_output_dir, render
+
+    files = args.scenes or [str(DEFAULT_SCENE)]
+    # Read every scene before rendering any: a typo in the last file should not cost the first render.
+    jobs = [(f, s) for f in files for s in load_scenes(f)]
+    check_output_dir(Path(args.output))
+    progress = sys.stderr.isatty() and not args.json
+    failed = 0
+    for source, scene in jobs:
+        try:
+            result = render(scene, quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
+                            duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
+                            progress=progress)
+        except SceneError as exc:
+            raise exc.at(f"{source} (scene {scene.name!r})") from None
+        except BadInput as exc:
+            raise BadInput(f"{source} (scene {scene.name!r}): {exc}") from None
+        except (RenderError, OSError) as exc:
+            if args.debug:
+                traceback.print_exc()
+            print(f"error: {source}: {scene.name}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if args.json:
+            print(json.dumps(result.as_json()), flush=True)
+        else:
+            made = ", ".join(result.outputs.values())
+            s = result.seconds
+            print(f"{scene.name}: {made}  ({result.frames} frames, {s['total']:.1f} s; cache {result.cache})",
+                  file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,157 @@
+"""RGBA frames -> files. Every format is one small class with matplotlib's movie-writer interface
+(``setup``, ``grab_frame``, ``finish``) behind a registry, so a new format is one class.
+
+Frames stream into an ffmpeg process (the binary imageio-ffmpeg ships) as raw RGBA: no PNG round
+trip and no list of frames in memory. Each writer writes a temporary file beside the final one and
+renames it only when ffmpeg has finished cleanly, so a failed or interrupted render never leaves a
+broken file under the final name.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from .errors import RenderError
+
+GIF_WIDTH = 480
+GIF_MAX_FPS = 15
+_PART = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)\.part\.(?P<ext>\w+)$")
+
+
+def ffmpeg_exe() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def clean_stale_parts(folder: Path) -> list[Path]:
+    """Remove temporary files that a killed render (SIGKILL, power loss) left behind."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        m = _PART.match(path.name)
+        if m and not _alive(int(m["pid"])):
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Writer:
+    """Streams frames of one size into ffmpeg and publishes the file atomically."""
+
+    ext = ""
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: int, quality: str = "medium"):
+        self.path = Path(path)
+        self.size = size
+        self.fps = fps
+        self.quality = quality
+        self.tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.part.{self.ext}")
+        self._proc: subprocess.Popen | None = None
+        self._log = None
+        self.frames = 0
+
+    def output_args(self) -> list[str]:
+        raise NotImplementedError
+
+    def setup(self) -> "Writer":
+        w, h = self.size
+        cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error",
+               "-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
+               "-an", *self.output_args(), str(self.tmp)]
+        self._log = tempfile.TemporaryFile()
+        # Own session: a Ctrl-C in the terminal reaches us, and we stop ffmpeg ourselves, in order.
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log,
+                                      close_fds=True, start_new_session=True)
+        return self
+
+    def grab_frame(self, rgba) -> None:
+        try:
+            self._proc.stdin.write(rgba)
+        except (BrokenPipeError, OSError) as exc:
+            raise RenderError(f"{self.ext}: ffmpeg stopped taking frames: {self._stderr() or exc}") from None
+        self.frames += 1
+
+    def finish(self) -> Path:
+        try:
+            self._proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        code = self._proc.wait()
+        if code != 0:
+            reason = self._stderr() or f"exit status {code}"
+            self.abort()
+            raise RenderError(f"{self.ext}: ffmpeg failed: {reason}")
+        os.replace(self.tmp, self.path)
+        self._close_log()
+        return self.path
+
+    def abort(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc is not None and self._proc.stdin:
+            try:
+                self._proc.stdin.close()
+            except OSError:
+                pass
+        self.tmp.unlink(missing_ok=True)
+        self._close_log()
+
+    def _stderr(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        lines = self._log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class MP4Writer(Writer):
+    """H.264 in yuv420p with the index first: plays in browsers and slide software."""
+
+    ext = "mp4"
+    PRESETS = {"low": "veryfast", "medium": "faster", "high": "fast", "4k": "fast"}
+
+    def output_args(self) -> list[str]:
+        return ["-c:v", "libx264", "-preset", self.PRESETS.get(self.quality, "fast"), "-crf", "20",
+                "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
+
+
+class GIFWriter(Writer):
+    """A looping GIF scaled for the web, with one palette built for the whole clip."""
+
+    ext = "gif"
+
+    def output_args(self) -> list[str]:
+        width = min(GIF_WIDTH, self.size[0])
+        fps = min(self.fps, GIF_MAX_FPS)
+        graph = (f"fps={fps},scale={width}:-2:flags=lanczos,split[a][b];"
+                 "[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle")
+        return ["-vf", graph, "-loop", "0"]
+
+
+WRITERS: dict[str, type[Writer]] = {"mp4": MP4Writer, "gif": GIFWriter}

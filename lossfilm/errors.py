@@ -1,0 +1,34 @@
+"""The two kinds of failure the command line tells apart: bad input (exit 2) and a failed render (exit 1)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class BadInput(Exception):
+    """Input a user can fix: the command line prints one line and exits 2."""
+
+
+class SceneError(BadInput):
+    """A scene field that is not what it should be."""
+
+    def __init__(self, field: str, expected: str, got: Any = None, *, source: str | None = None):
+        self.field, self.expected, self.got, self.source = field, expected, got, source
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        got = "" if self.got is None else f", got {self.got!r}"
+        if len(got) > 80:
+            got = got[:77] + "..."
+        return f"{where}{self.field}: expected {self.expected}{got}"
+
+    def at(self, source: str) -> "SceneError":
+        """The same error, told where it came from (a scene file, a scene name)."""
+        if not self.source:
+            self.source = source
+            self.args = (self._text(),)
+        return self
+
+
+class RenderError(Exception):
+    """Rendering failed for a reason outside the scene (ffmpeg, disk): exit 1."""

@@ -1,0 +1,255 @@
+"""What is shown: a Scene and its parts, as frozen dataclasses validated at construction.
+
+A scene never trains or draws. Every check raises :class:`SceneError` naming the field
+and what was expected, so the command line can print one clear line and exit 2.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .errors import SceneError
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+LOSSES = ("mse", "as_published", "cross_entropy")
+
+
+def _number(value: Any, field_name: str, *, positive: bool = False, minimum: float | None = None) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SceneError(field_name, "a number", value) from None
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise SceneError(field_name, "a finite number", value)
+    if positive and number <= 0:
+        raise SceneError(field_name, "a positive number", value)
+    if minimum is not None and number < minimum:
+        raise SceneError(field_name, f"a number >= {minimum:g}", value)
+    return number
+
+
+def _integer(value: Any, field_name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise SceneError(field_name, f"an integer >= {minimum}", value)
+    return int(value)
+
+
+def _color(value: Any, field_name: str) -> str | None:
+    if value is None:
+        return None
+    from matplotlib.colors import is_color_like
+
+    if not isinstance(value, str) or not is_color_like(value):
+        raise SceneError(field_name, "a matplotlib colour such as '#ff5a36' or 'tab:red'", value)
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Data:
+    """Arrays a scene trains on and evaluates on; float32, generated or shipped, never downloaded."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    name: str = "data"
+
+    def __post_init__(self) -> None:
+        for part in ("x_train", "y_train", "x_test", "y_test"):
+            value = getattr(self, part)
+            if not isinstance(value, np.ndarray) or value.size == 0:
+                raise SceneError(f"data.{part}", "a non-empty numpy array", type(value).__name__)
+        if len(self.x_train) != len(self.y_train):
+            raise SceneError("data.y_train", f"{len(self.x_train)} rows like x_train", len(self.y_train))
+        if len(self.x_test) != len(self.y_test):
+            raise SceneError("data.y_test", f"{len(self.x_test)} rows like x_test", len(self.y_test))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One optimizer's training run; several runs on one surface make a race."""
+
+    optimizer: str = "sgd"
+    lr: float = 1e-2
+    epochs: int = 25
+    batch_size: int = 128
+    shuffle: bool = False
+    options: Mapping[str, float] = field(default_factory=dict)
+    label: str | None = None
+    color: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
+            raise SceneError("run.optimizer", "one of " + ", ".join(OPTIMIZERS), self.optimizer)
+        object.__setattr__(self, "optimizer", self.optimizer.lower())
+        object.__setattr__(self, "lr", _number(self.lr, "run.lr", positive=True))
+        object.__setattr__(self, "epochs", _integer(self.epochs, "run.epochs", minimum=0))
+        object.__setattr__(self, "batch_size", _integer(self.batch_size, "run.batch_size", minimum=1))
+        if not isinstance(self.options, Mapping):
+            raise SceneError("run.options", "a dict of optimizer keyword arguments", self.options)
+        object.__setattr__(self, "options", dict(sorted(self.options.items())))
+        _color(self.color, "run.color")
+
+    @property
+    def name(self) -> str:
+        return self.label or self.optimizer.upper()
+
+
+@dataclass(frozen=True)
+class WeightsPlane:
+    """The exact plane of two named scalar parameters: alpha and beta *are* the two weights.
+
+    A name may carry a flat index into a larger tensor, e.g. ``"fc.weight[3]"``. All other
+    parameters stay at their values at the end of the first run.
+    """
+
+    a: str
+    b: str
+    labels: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        for part in ("a", "b"):
+            if not isinstance(getattr(self, part), str) or not _PARAM_REF.fullmatch(getattr(self, part)):
+                raise SceneError(f"plane.{part}", "a parameter name such as '0.weight' or 'fc.weight[3]'",
+                                 getattr(self, part))
+        if self.a == self.b:
+            raise SceneError("plane.b", "a parameter other than plane.a", self.b)
+
+    def axis_labels(self) -> tuple[str, str]:
+        return self.labels or (self.a, self.b)
+
+
+_PARAM_REF = re.compile(r"[A-Za-z0-9_.]+(\[\d+\])?")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The (alpha, beta) lattice: ``np.arange(lo, hi, step)`` on each axis, like the article.
+
+    With ``fit="grow"`` the range widens (on the same lattice) until every path fits with
+    ``margin`` (a fraction of the path's extent) to spare; ``fit="fixed"`` keeps it as given.
+    """
+
+    a: tuple[float, float] = (-2.0, 2.0)
+    b: tuple[float, float] = (-2.0, 2.0)
+    step: float = 0.05
+    fit: str = "grow"
+    margin: float = 0.1
+    max_points: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        step = _number(self.step, "grid.step", positive=True)
+        object.__setattr__(self, "step", step)
+        for part in ("a", "b"):
+            rng = getattr(self, part)
+            if not isinstance(rng, (tuple, list)) or len(rng) != 2:
+                raise SceneError(f"grid.{part}", "a (lo, hi) pair", rng)
+            lo, hi = (_number(v, f"grid.{part}") for v in rng)
+            if lo >= hi:
+                raise SceneError(f"grid.{part}", "lo < hi", rng)
+            object.__setattr__(self, part, (lo, hi))
+        if self.fit not in ("grow", "fixed"):
+            raise SceneError("grid.fit", "'grow' or 'fixed'", self.fit)
+        object.__setattr__(self, "margin", _number(self.margin, "grid.margin", minimum=0))
+        _integer(self.max_points, "grid.max_points", minimum=4)
+        n = self.shape()
+        if n[0] < 2 or n[1] < 2:
+            raise SceneError("grid.step", "a step that gives at least 2 points per axis", step)
+        if n[0] * n[1] > self.max_points:
+            raise SceneError("grid", f"at most {self.max_points} points (grid.max_points)", n[0] * n[1])
+
+    def shape(self) -> tuple[int, int]:
+        return (len(np.arange(*self.b, self.step)), len(np.arange(*self.a, self.step)))
+
+
+@dataclass(frozen=True)
+class Camera:
+    """How the film is seen: start azimuth, elevation, and turns of orbit over the clip."""
+
+    azimuth: float = -60.0
+    elevation: float = 32.0
+    turns: float = 1.0
+    zoom: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "azimuth", _number(self.azimuth, "camera.azimuth"))
+        object.__setattr__(self, "elevation", _number(self.elevation, "camera.elevation"))
+        if not -90 <= self.elevation <= 90:
+            raise SceneError("camera.elevation", "degrees between -90 and 90", self.elevation)
+        object.__setattr__(self, "turns", _number(self.turns, "camera.turns"))
+        object.__setattr__(self, "zoom", _number(self.zoom, "camera.zoom", positive=True))
+
+
+@dataclass(frozen=True)
+class Style:
+    """The look: theme, colormap, path colours."""
+
+    theme: str = "dark"
+    cmap: str = "viridis"
+    path_colors: tuple[str, ...] = ("#ff4d6d", "#ffb703", "#4cc9f0", "#f72585", "#ffffff")
+    title: str | None = None
+    subtitle: str | None = None
+    floor: bool = True
+
+    def __post_init__(self) -> None:
+        if self.theme not in ("dark", "light"):
+            raise SceneError("style.theme", "'dark' or 'light'", self.theme)
+        import matplotlib
+
+        if self.cmap not in matplotlib.colormaps:
+            raise SceneError("style.cmap", "a matplotlib colormap name such as 'viridis'", self.cmap)
+        for i, c in enumerate(self.path_colors):
+            _color(c, f"style.path_colors[{i}]")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything that makes one film. ``model`` is a zero-argument factory returning an nn.Module."""
+
+    name: str
+    data: Data
+    model: Callable[[], Any]
+    runs: tuple[Run, ...] = (Run(),)
+    plane: WeightsPlane | None = None
+    grid: Grid = Grid()
+    loss: str = "mse"
+    init: Mapping[str, float] | None = None
+    seed: int = 0
+    camera: Camera = Camera()
+    style: Style = Style()
+    duration: float = 8.0
+    fps: int | None = None
+    memory_mb: float = 256.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.name):
+            raise SceneError("name", "a file-name-safe name (letters, digits, _ . -)", self.name)
+        if not isinstance(self.data, Data):
+            raise SceneError("data", "a lossfilm Data (see lossfilm.datasets)", type(self.data).__name__)
+        if not callable(self.model):
+            raise SceneError("model", "a function that returns a torch.nn.Module", self.model)
+        runs = (self.runs,) if isinstance(self.runs, Run) else tuple(self.runs)
+        if not runs or not all(isinstance(r, Run) for r in runs):
+            raise SceneError("runs", "one or more lossfilm Run objects", self.runs)
+        object.__setattr__(self, "runs", runs)
+        if not isinstance(self.plane, WeightsPlane):
+            raise SceneError("plane", "a plane such as WeightsPlane('0.weight', '2.weight')", self.plane)
+        if not isinstance(self.grid, Grid):
+            raise SceneError("grid", "a lossfilm Grid", self.grid)
+        if self.loss not in LOSSES:
+            raise SceneError("loss", "one of " + ", ".join(LOSSES), self.loss)
+        if self.init is not None:
+            if not isinstance(self.init, Mapping):
+                raise SceneError("init", "a dict of parameter name -> value", self.init)
+            for k, v in self.init.items():
+                _number(v, f"init[{k!r}]")
+            object.__setattr__(self, "init", dict(sorted(self.init.items())))
+        _integer(self.seed, "seed", minimum=0)
+        object.__setattr__(self, "duration", _number(self.duration, "duration", positive=True))
+        if self.fps is not None:
+            _integer(self.fps, "fps", minimum=1)
+        object.__setattr__(self, "memory_mb", _number(self.memory_mb, "memory_mb", positive=True))
