@@ -110,7 +110,7 @@ def main() -> None:
     long = run("ours", a.frames * 4, a.size)
     for k in results:
         print(f"{k:>6}: {med[k]:7.2f} s median of {a.repeat} ({1000 * med[k] / a.frames:6.1f} ms/frame), "
-              f"peak {peak[k]:6.0f} MB   runs: {', '.join(f'{r['seconds']:.2f}' for r in results[k])}")
+              f"peak {peak[k]:6.0f} MB   runs: " + ", ".join(f"{r['seconds']:.2f}" for r in results[k]))
     print(f"speed-up ours vs FuncAnimation+FFMpegWriter: {med['naive'] / med['ours']:.2f}x (target >= 2x)")
     print(f"peak memory ours: {peak['ours']:.0f} MB at {a.frames} frames, {long['peak_mb']:.0f} MB at "
           f"{a.frames * 4} frames (ratio {long['peak_mb'] / peak['ours']:.2f})")

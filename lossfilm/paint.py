@@ -20,19 +20,22 @@ from matplotlib.colors import LightSource, Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+from mpl_toolkits.mplot3d import proj3d
 
 from .compute import Landscape
 from .plan import FramePlan
 from .scene import Style
+from .sprites import MonoLine, Sprite, TextSprites
 
 THEMES = {
     "dark": dict(bg="#0d1117", fg="#e6edf3", dim="#8b949e", marker_edge="#ffffff"),
     "light": dict(bg="#ffffff", fg="#1f2328", dim="#57606a", marker_edge="#000000"),
 }
 BOX_ASPECT = np.array([1.0, 1.0, 0.62])
+BASE_ZOOM = 0.94  # the box's diagonal and its labels stay inside the frame at every azimuth
 LIFT = 0.025  # path height above the rendered surface, as a share of the z range
 MAX_PATH_VERTICES = 700
-_RAY_SAMPLES = np.geomspace(0.004, 2.2, 72)  # distances along the ray to the camera, in box units
+_RAY_SAMPLES = np.geomspace(0.004, 2.2, 48)  # distances along the ray to the camera, in box units
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,13 @@ def robust_range(z: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-def _decimate(n: int, count: int) -> np.ndarray:
-    """Every k-th index (and the last) so at most about ``count`` quads remain, all the same width:
-    uneven facets shade unevenly and read as stripes."""
+def _decimate(n: int, count: int, keep: int = 0) -> np.ndarray:
+    """Every k-th index so at most about ``count`` quads remain, all the same width (uneven facets
+    shade unevenly and read as stripes), on the lattice through ``keep`` (the minimum, so a narrow
+    trough keeps its floor), plus both ends."""
     stride = max(1, int(np.ceil((n - 1) / max(count, 1))))
-    idx = np.arange(0, n, stride)
-    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
+    idx = np.arange(keep % stride, n, stride)
+    return np.unique(np.concatenate([[0], idx, [n - 1]]))
 
 
 def bilinear(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -119,6 +123,109 @@ class HeightField:
         return (inside & below).any(axis=1)
 
 
+def _tick_label(value: float) -> str:
+    return f"{value:.3g}".replace("-", "\u2212")
+
+
+class LeanAxes:
+    """Axis lines, a few tick labels and the axis names, kept on the box edges that face the camera.
+
+    mplot3d's own axes (panes, grid, ticks, their layout) cost about 40 % of a frame. Here the lines
+    are two artists that move, and every label is a sprite pasted at its projected position.
+    """
+
+    def __init__(self, ax, field: HeightField, floor: float, names: tuple[str, str, str], theme: dict,
+                 ticks: int, sprites: TextSprites):
+        self.ax = ax
+        (x0, y0, _), span = field.lo, field.span
+        x1, y1, z1 = x0 + span[0], y0 + span[1], field.lo[2] + span[2]
+        self.box = (x0, x1, y0, y1, floor, z1)
+        self.pad = 0.07 * span
+        self.zrange = (float(field.z.min()), float(field.z.max()))
+        dim, fg = theme["dim"], theme["fg"]
+
+        def ticks_in(lo, hi):
+            return [v for v in MaxNLocator(ticks).tick_values(lo, hi) if lo <= v <= hi]
+
+        def label(v):
+            return sprites.get(_tick_label(v), dim, 7)
+
+        self.xticks = [(v, label(v)) for v in ticks_in(x0, x1)]
+        self.yticks = [(v, label(v)) for v in ticks_in(y0, y1)]
+        self.zticks = [(v, label(v)) for v in ticks_in(*self.zrange)]
+        self.names = [sprites.get(n, fg, 9) for n in names]
+        ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], [floor] * 5, color=dim, lw=0.6, zorder=0.5)
+        self.zline, = ax.plot([x0, x0], [y0, y0], list(self.zrange), color=dim, lw=0.8, zorder=7)
+        self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
+
+    def update(self, azimuth: float, elevation: float) -> None:
+        """Choose the edges for this view and place every label (drawn later by ``paste``)."""
+        x0, x1, y0, y1, floor, ztop = self.box
+        a = np.radians(azimuth)
+        # The camera sits along (cos a, sin a): label the edges on its side, pushed outwards.
+        near_y, out_y = (y1, 1) if np.sin(a) > 0 else (y0, -1)
+        near_x, out_x = (x1, 1) if np.cos(a) > 0 else (x0, -1)
+        far_x, far_y = x0 + x1 - near_x, y0 + y1 - near_y
+        ty, tx = near_y + out_y * self.pad[1], near_x + out_x * self.pad[0]
+        labels = [((v, ty, floor), s) for v, s in self.xticks] + [((tx, v, floor), s) for v, s in self.yticks]
+        labels.append((((x0 + x1) / 2, near_y + out_y * 2.4 * self.pad[1], floor), self.names[0]))
+        labels.append(((near_x + out_x * 2.4 * self.pad[0], (y0 + y1) / 2, floor), self.names[1]))
+        # The loss axis stands on whichever side corner appears further right, clear of the text column.
+        corners = ((near_x, far_y), (far_x, near_y))
+        right = np.array([-np.sin(a), np.cos(a)])  # screen-right in the xy plane for this azimuth
+        scale = np.array([1 / (x1 - x0), 1 / (y1 - y0)])
+        cx, cy = max(corners, key=lambda c: float(np.dot(np.asarray(c) * scale, right)))
+        ox = self.pad[0] * 0.8 * (1 if cx == x1 else -1)
+        oy = self.pad[1] * 0.8 * (1 if cy == y1 else -1)
+        self.zline.set_data_3d([cx, cx], [cy, cy], list(self.zrange))
+        labels += [((cx + ox, cy + oy, v), s) for v, s in self.zticks]
+        labels.append(((cx + ox, cy + oy, self.zrange[1] + 0.12 * (ztop - floor)), self.names[2]))
+        self.labels = labels
+
+    def paste(self, frame: np.ndarray) -> None:
+        """Paste the labels at their projected positions; call after the frame is drawn (it sets ax.M)."""
+        if not self.labels:
+            return
+        xyz = np.array([p for p, _ in self.labels], dtype=float)
+        px, py, _ = proj3d.proj_transform(xyz[:, 0], xyz[:, 1], xyz[:, 2], self.ax.M)
+        screen = self.ax.transData.transform(np.column_stack([px, py]))
+        height = frame.shape[0]
+        for (x, y), (_, sprite) in zip(screen, self.labels):
+            sprite.paste(frame, x, height - y)
+
+
+class StaticLayer:
+    """Artists drawn once on a transparent figure of the frame's size, then pasted where they have ink."""
+
+    def __init__(self, look: Look):
+        self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi, facecolor=(0, 0, 0, 0))
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.patches: list[tuple[slice, slice, np.ndarray, np.ndarray]] = []
+
+    def bake(self) -> "StaticLayer":
+        self.canvas.draw()
+        rgba = np.asarray(self.canvas.buffer_rgba())
+        ink = rgba[..., 3] > 0
+        rows, cols = np.nonzero(ink.any(1))[0], np.nonzero(ink.any(0))[0]
+        # One patch per horizontal band of ink keeps the pasted area (and its cost) small.
+        if rows.size:
+            bands = np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1)
+            for band in bands:
+                r = slice(band[0], band[-1] + 1)
+                c_ink = np.nonzero(ink[r].any(0))[0]
+                c = slice(c_ink[0], c_ink[-1] + 1)
+                patch = rgba[r, c].astype(np.float32)
+                self.patches.append((r, c, patch[..., :3], patch[..., 3:] / 255.0))
+        self.fig.clear()
+        return self
+
+    def paste(self, frame: np.ndarray) -> None:
+        """Alpha-composite the baked ink onto an RGBA frame in place (both straight, not premultiplied)."""
+        for r, c, rgb, alpha in self.patches:
+            below = frame[r, c, :3]
+            below[...] = (rgb * alpha + below * (1.0 - alpha) + 0.5).astype(np.uint8)
+
+
 class Painter:
     """One figure, built once; ``paint(i)`` updates camera, paths and text and returns RGBA bytes."""
 
@@ -132,16 +239,18 @@ class Painter:
         aspect = look.width / look.height
         # A wide frame leaves room left for the text; the 3-D box takes the right of centre.
         left = 0.16 if aspect > 1.3 else 0.0
-        ax = self.fig.add_axes((left, -0.06, 1.0 - left, 1.04), projection="3d", computed_zorder=False,
+        ax = self.fig.add_axes((left, 0.0, 1.0 - left, 1.0), projection="3d", computed_zorder=False,
                                facecolor=theme["bg"])
         self.ax = ax
-        ax.set_box_aspect(tuple(BOX_ASPECT), zoom=float(frame_plan.zoom[0]))
+        ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * float(frame_plan.zoom[0]))
         self._zoom = float(frame_plan.zoom[0])
 
         xs, ys, z = landscape.alphas, landscape.betas, landscape.loss
         zlo, zhi = robust_range(z)
         zc = np.clip(np.where(np.isfinite(z), z, zhi), zlo, zhi)
-        ri, ci = _decimate(len(ys), look.surface_quads), _decimate(len(xs), look.surface_quads)
+        lowest = np.unravel_index(np.argmin(zc), zc.shape)
+        ri = _decimate(len(ys), look.surface_quads, lowest[0])
+        ci = _decimate(len(xs), look.surface_quads, lowest[1])
         xd, yd, zd = xs[ci], ys[ri], zc[np.ix_(ri, ci)]
         floor = zlo - 0.32 * (zhi - zlo)
         self.floor = floor
@@ -184,35 +293,29 @@ class Painter:
         self._overlay(landscape, style)
 
     def _style_axes(self, landscape: Landscape) -> None:
-        ax, theme, fg, dim = self.ax, self.theme, self.theme["fg"], self.theme["dim"]
-        # Lean decorations: no grid, few ticks. Tick labels cost as much per frame as the surface.
-        ax.grid(False)
-        for axis, label in zip((ax.xaxis, ax.yaxis, ax.zaxis), (*landscape.axis_labels, landscape.loss_name)):
-            axis.set_pane_color((0, 0, 0, 0))
-            axis.line.set_color(dim)
-            axis.set_major_locator(MaxNLocator(self.look.ticks))
-            axis.set_tick_params(colors=dim, labelsize=7, pad=0)
-            axis.label.set_color(fg)
-            axis.set_label_text(label, fontsize=9)
-            axis.labelpad = -2
+        self.ax.set_axis_off()
+        self.sprites = TextSprites(self.look.dpi)
+        self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, landscape.loss_name),
+                             self.theme, self.look.ticks, self.sprites)
 
     def _overlay(self, landscape: Landscape, style: Style) -> None:
         fg, dim = self.theme["fg"], self.theme["dim"]
-        title = style.title or "Loss landscape"
-        self.fig.text(0.025, 0.94, title, color=fg, fontsize=12, weight="bold", va="top")
+        # Text that never changes is rasterised once and pasted onto each frame: drawing a line of text
+        # costs about 2 ms a frame at 1080p, as much as a quarter of the surface.
+        static = StaticLayer(self.look)
+        fig = static.fig
+        fig.text(0.025, 0.94, style.title or "Loss landscape", color=fg, fontsize=12, weight="bold", va="top")
         if style.subtitle:
-            self.fig.text(0.025, 0.885, style.subtitle, color=dim, fontsize=9, va="top")
-        self.hud = self.fig.text(0.025, 0.04, "", color=fg, fontsize=9, family="monospace", va="bottom")
+            fig.text(0.025, 0.885, style.subtitle, color=dim, fontsize=9, va="top")
         handles = [Line2D([], [], color=t.color, lw=2.4, marker="o", ms=5, label=t.label) for t in landscape.traces]
-        legend = self.fig.legend(handles=handles, loc="upper right", frameon=False, fontsize=9,
-                                 bbox_to_anchor=(0.985, 0.97))
+        legend = fig.legend(handles=handles, loc="upper right", frameon=False, fontsize=9,
+                            bbox_to_anchor=(0.985, 0.97))
         for text in legend.get_texts():
             text.set_color(fg)
-        self._run_texts = []
-        if len(landscape.traces) > 1:
-            for k, t in enumerate(landscape.traces):
-                self._run_texts.append(self.fig.text(0.025, 0.09 + 0.045 * (len(landscape.traces) - 1 - k), "",
-                                                     color=t.color, fontsize=9, family="monospace", va="bottom"))
+        self.static = static.bake()
+        self.hud = MonoLine(self.look.dpi, fg, 9)
+        self._run_lines = [MonoLine(self.look.dpi, t.color, 9) for t in landscape.traces] if len(landscape.traces) > 1 else []
+        self._run_texts = [""] * len(self._run_lines)
 
     def _visible_vertices(self, s: int) -> np.ndarray:
         if s + 1 <= MAX_PATH_VERTICES:
@@ -223,9 +326,10 @@ class Painter:
         plan, ax = self.plan, self.ax
         azimuth, elevation = float(plan.azimuth[i]), float(plan.elevation[i])
         ax.view_init(elev=elevation, azim=azimuth)
+        self.axes.update(azimuth, elevation)
         if plan.zoom[i] != self._zoom:
             self._zoom = float(plan.zoom[i])
-            ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self._zoom)
+            ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * self._zoom)
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):
             s = int(plan.steps[i, k])
             p = pts[self._visible_vertices(s)]
@@ -248,13 +352,20 @@ class Painter:
             shadow.set_data_3d(p[:, 0], p[:, 1], np.full(len(p), self.floor))
             head.set_data_3d(p[-1:, 0], p[-1:, 1], p[-1:, 2])
             head.set_alpha(0.45 if hidden[-1] else 1.0)
-            if self._run_texts:
+            if self._run_lines:
                 loss = trace.loss[s]
                 value = f"{loss:.4g}" if np.isfinite(loss) else "diverged"
-                self._run_texts[k].set_text(f"{trace.label:<10} {self.landscape.loss_name} {value}")
-        self.hud.set_text(plan.text[i])
+                self._run_texts[k] = f"{trace.label:<10} {self.landscape.loss_name} {value}"
         self.canvas.draw()
-        return self.canvas.buffer_rgba()
+        frame = self.canvas.buffer_rgba()
+        pixels = np.asarray(frame)
+        self.static.paste(pixels)
+        self.axes.paste(pixels)
+        h, w = pixels.shape[:2]
+        self.hud.paste(pixels, plan.text[i], 0.025 * w, 0.955 * h)
+        for k, (line, text) in enumerate(zip(self._run_lines, self._run_texts)):
+            line.paste(pixels, text, 0.025 * w, (0.955 - 0.05 * (len(self._run_lines) - k)) * h)
+        return frame
 
     def close(self) -> None:
         self.fig.clear()
