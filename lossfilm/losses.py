@@ -18,6 +18,9 @@ class Loss:
     batch: int | None = None
     # True: the value is the plain mean of per-batch losses (a DataLoader loop); False: the exact mean per row.
     mean_of_batches: bool = False
+    # The same loss for stacked predictions (..., R, *out) against targets (..., R, *t) with
+    # ``row_dims = len(t)``: one value per leading index. Lets the evaluator skip vmap and its overhead.
+    rows: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None
 
 
 def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -33,15 +36,34 @@ def _broadcast_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((p - mp) ** 2).mean() + ((target - my) ** 2).mean() + (mp - my) ** 2
 
 
+def _mse_rows(pred: torch.Tensor, target: torch.Tensor, row_dims: int) -> torch.Tensor:
+    if row_dims == 0 and pred.shape[-1] == 1:  # (.., R, 1) predictions of (R,) targets, paired row by row
+        pred = pred[..., 0]
+    return (pred - target).square_().flatten(start_dim=pred.dim() - row_dims - 1).mean(-1)
+
+
+def _broadcast_mse_rows(pred: torch.Tensor, target: torch.Tensor, row_dims: int) -> torch.Tensor:
+    p = pred[..., 0]
+    mp, my = p.mean(-1, keepdim=True), target.mean(-1, keepdim=True)
+    return (p - mp).square_().mean(-1) + (target - my).square_().mean(-1) + (mp - my).square_()[..., 0]
+
+
+def _cross_entropy_rows(pred: torch.Tensor, target: torch.Tensor, row_dims: int) -> torch.Tensor:
+    logp = torch.log_softmax(pred, -1)
+    index = target.long().expand(pred.shape[:-1]).unsqueeze(-1)
+    return -logp.gather(-1, index)[..., 0].mean(-1)
+
+
 def _cross_entropy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(pred, target.long())
 
 
 LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", _mse),
+    "mse": Loss("mse", _mse, rows=_mse_rows),
     # The article's loss: nn.MSELoss on (B, 1) predictions against (B,) targets, batches of 128, mean of batches.
-    "as_published": Loss("as_published", _broadcast_mse, batch=128, mean_of_batches=True),
-    "cross_entropy": Loss("cross_entropy", _cross_entropy),
+    "as_published": Loss("as_published", _broadcast_mse, batch=128, mean_of_batches=True,
+                         rows=_broadcast_mse_rows),
+    "cross_entropy": Loss("cross_entropy", _cross_entropy, rows=_cross_entropy_rows),
 }
 
 

@@ -59,9 +59,33 @@ def test_as_published_equals_the_articles_broadcast_loss(article):
 
 def test_a_small_memory_bound_forces_chunking_and_gives_the_same_numbers(article):
     model = build_model(article)
-    small = Evaluator(model, losses.get("mse"), article.data.x_test, article.data.y_test, memory_mb=0.05)
-    assert small.chunk < len(SUB) ** 2 and small.rows < len(article.data.x_test)
-    np.testing.assert_allclose(_surface(article, memory_mb=0.05), _surface(article), rtol=1e-6)
+    x, y = article.data.x_test, article.data.y_test
+    grid = np.linspace(-2, 1.95, 14)
+    theta0, d1, d2 = torch.zeros(2), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    small = Evaluator(model, losses.get("mse"), x, y, memory_mb=0.02)
+    big = Evaluator(model, losses.get("mse"), x, y)
+    assert small.chunk < grid.size ** 2 and small.rows < len(x)
+    np.testing.assert_allclose(small.over_plane(theta0, d1, d2, grid, grid),
+                               big.over_plane(theta0, d1, d2, grid, grid), rtol=1e-6)
+
+
+def test_stacked_mlp_path_equals_vmap_over_functional_call():
+    from lossfilm.evaluate import stackable
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 2), nn.ReLU(), nn.Linear(2, 4))
+    x, y = torch.randn(50, 3).numpy(), torch.randint(0, 4, (50,)).numpy()
+    assert stackable(model)
+    thetas = torch.randn(10, sum(p.numel() for p in model.parameters()))
+    loss = losses.get("cross_entropy")
+    fast = Evaluator(model, loss, x, y)(thetas)
+    # independent: load each vector into the module and run it
+    expected = []
+    for theta in thetas:
+        torch.nn.utils.vector_to_parameters(theta, model.parameters())
+        with torch.no_grad():
+            expected.append(torch.nn.functional.cross_entropy(model(torch.tensor(x)), torch.tensor(y)).item())
+    np.testing.assert_allclose(fast, expected, rtol=1e-5)
 
 
 def _articles_training(scene):
