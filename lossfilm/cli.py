@@ -78,7 +78,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm), warnings.showwarning
     warnings.showwarning = _show_warning
     try:
         return _main(argv)
@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except _Terminated:
         print("terminated", file=sys.stderr)
         return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        warnings.showwarning = previous[1]
 
 
 def _main(argv: list[str] | None) -> int:

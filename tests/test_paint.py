@@ -1,0 +1,71 @@
+"""Pure pieces of the picture: the plan, occlusion, decimation, text sprites."""
+import numpy as np
+import pytest
+
+from lossfilm.paint import HeightField, _decimate, robust_range
+from lossfilm.plan import GROW_SHARE, camera_path, path_steps
+from lossfilm.scene import Camera
+
+
+def test_camera_makes_one_orbit_that_loops():
+    az, el, zoom = camera_path(Camera(azimuth=-60, elevation=30, turns=1), 120)
+    assert az[0] == -60 and np.allclose(np.diff(az), 3.0) and az[-1] + 3 == 300
+    assert (el == 30).all() and (zoom == 1).all()
+
+
+def test_paths_grow_on_one_clock_then_hold():
+    steps = path_steps([1375, 500], 100)
+    assert steps[0].tolist() == [0, 0]
+    assert (np.diff(steps, axis=0) >= 0).all()
+    done = int(np.argmax(steps[:, 0] == 1375))
+    assert done == pytest.approx(GROW_SHARE * 100, abs=2)
+    assert (steps[done:, 0] == 1375).all() and steps[-1, 1] == 500
+    # one clock: while both grow they show the same step
+    assert (steps[:20, 0] == steps[:20, 1]).all()
+
+
+def _ridge():
+    xs = ys = np.linspace(-1, 1, 41)
+    X, _ = np.meshgrid(xs, ys)
+    z = np.where(np.abs(X) < 0.1, 1.0, 0.0)  # a wall along x = 0, the rest flat at 0
+    return HeightField(xs, ys, z, (-0.2, 1.2))
+
+
+def test_a_wall_between_point_and_camera_hides_it():
+    field = _ridge()
+    low = np.array([[-0.6, 0.0, 0.05]])  # on the flat, just left of the wall
+    # camera to the right (azimuth 0 looks from +x), low elevation: the wall is in the way
+    assert field.hidden(low, azimuth=0, elevation=10)[0]
+    # camera to the left: nothing in the way
+    assert not field.hidden(low, azimuth=180, elevation=10)[0]
+    # from straight above nothing hides a point on the flat
+    assert not field.hidden(low, azimuth=0, elevation=89)[0]
+
+
+def test_decimation_keeps_equal_facets_through_the_minimum_and_both_ends():
+    idx = _decimate(87, 44, keep=49)
+    assert idx[0] == 0 and idx[-1] == 86 and 49 in idx
+    inner = np.diff(idx[1:-1])
+    assert (inner == inner[0]).all()
+    assert _decimate(30, 60).tolist() == list(range(30))
+
+
+def test_robust_range_clips_a_few_huge_values_only():
+    z = np.linspace(0, 1, 1000)
+    assert robust_range(z) == (0.0, 1.0)
+    z[-5:] = 1e9
+    lo, hi = robust_range(z)
+    assert lo == 0 and hi < 2
+
+
+def test_text_sprites_put_ink_where_asked():
+    from lossfilm.sprites import MonoLine, TextSprites
+
+    frame = np.zeros((60, 200, 4), np.uint8)
+    TextSprites(100).get("w1", "#ffffff", 10).paste(frame, 100, 30)
+    ys, xs = np.nonzero(frame[..., 0])
+    assert abs(xs.mean() - 100) < 3 and abs(ys.mean() - 30) < 3
+    line = MonoLine(100, "#ff0000", 9)
+    blank = frame.copy()
+    line.paste(frame, "12", 10, 55)
+    assert (frame[..., 0] != blank[..., 0]).any() and frame[..., 1].max() == blank[..., 1].max()
