@@ -5,6 +5,7 @@ or quality does no training and no grid work. Files are written atomically and r
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -15,10 +16,22 @@ import numpy as np
 import torch
 
 from .compute import Landscape, Trace, build_model
+from .encode import clean_stale_parts
 from .scene import Scene
 
-# Bump when the computation changes in a way the scene fields cannot see.
+# Bump when the file layout changes. Changes to the computation itself are seen through _code().
 FORMAT = 1
+_COMPUTING_MODULES = ("compute.py", "evaluate.py", "losses.py", "cache.py")
+
+
+@functools.lru_cache(maxsize=1)
+def _code() -> str:
+    """A digest of the code that produces the numbers: editing it invalidates every cached landscape."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in _COMPUTING_MODULES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
 
 
 def key(scene: Scene) -> str:
@@ -34,6 +47,7 @@ def key(scene: Scene) -> str:
         h.update(b"\0")
 
     add("format", FORMAT)
+    add("code", _code())
     add("torch", torch.__version__)
     add("numpy", np.__version__)
     for part in ("x_train", "y_train", "x_test", "y_test"):
@@ -60,6 +74,7 @@ def save(landscape: Landscape, path: Path) -> None:
         arrays.update({f"t{i}_alpha": t.alpha, f"t{i}_beta": t.beta, f"t{i}_loss": t.loss, f"t{i}_epochs": t.epoch_ends})
     arrays["head"] = np.array(json.dumps(head))
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_parts(path.parent)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     try:
         with open(tmp, "wb") as f:

@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
                    help="low 854x480@15, medium 1280x720@30 (default), high 1920x1080@60, 4k 3840x2160@60")
     p.add_argument("--format", nargs="+", default=["mp4", "gif"], choices=list(WRITERS), metavar="FMT",
                    help=f"output formats, any of: {' '.join(WRITERS)} (default: mp4 gif)")
+    p.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (overrides the preset)")
     p.add_argument("--fps", type=_positive_int, help="frames per second (overrides preset and scene)")
     p.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="clip length (overrides the scene)")
     p.add_argument("-o", "--output", default="media", metavar="DIR", help="output folder (default: media)")
@@ -52,6 +53,19 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    from .errors import BadInput
+    from .studio import check_size
+
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1080x1080, got {text!r}")
+    try:
+        return check_size(parts)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("size: ")) from None
 
 
 def _positive_float(text: str) -> float:
@@ -118,7 +132,7 @@ def _main(argv: list[str] | None) -> int:
         try:
             result = render(scene, quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                             duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                            progress=progress)
+                            progress=progress, size=args.size)
         except SceneError as exc:
             raise exc.at(f"{source} (scene {scene.name!r})") from None
         except BadInput as exc:

@@ -16,7 +16,7 @@ from torch import nn
 from . import losses
 from .errors import SceneError
 from .evaluate import Evaluator, ParamSpace
-from .scene import Grid, Run, Scene, WeightsPlane
+from .scene import GRID_BYTES_PER_POINT, Grid, Run, Scene, WeightsPlane
 
 OPTIMIZERS = {
     "sgd": torch.optim.SGD,
@@ -162,24 +162,36 @@ def project(thetas: np.ndarray, theta0: torch.Tensor, d1: torch.Tensor, d2: torc
     return coords[0].numpy(), coords[1].numpy()
 
 
-def fit_axis(lo: float, hi: float, step: float, path: np.ndarray, margin: float, grow: bool) -> np.ndarray:
-    """Grid points on the lattice lo + k*step, widened (when ``grow``) to hold ``path`` with a margin."""
-    k0, k1 = 0, len(np.arange(lo, hi, step))
+def fit_axis(lo: float, hi: float, step: float, path: np.ndarray, margin: float, grow: bool,
+             max_grow: float = 1.0) -> np.ndarray:
+    """Grid points on the lattice lo + k*step, widened (when ``grow``) to hold ``path`` with a margin,
+    but by at most ``max_grow`` times the given range on each side: a run that wanders far (or
+    diverges) leaves the picture rather than shrinking everything else to a dot."""
+    n = len(np.arange(lo, hi, step))
+    k0, k1 = 0, n
     finite = path[np.isfinite(path)]
     if grow and finite.size:
         pad = max(margin * (finite.max() - finite.min()), step)
-        k0 = min(k0, math.floor((finite.min() - pad - lo) / step))
-        k1 = max(k1, math.ceil((finite.max() + pad - lo) / step) + 1)
+        extra = int(round(max_grow * n))
+        k0 = max(min(k0, math.floor((finite.min() - pad - lo) / step)), -extra)
+        k1 = min(max(k1, math.ceil((finite.max() + pad - lo) / step) + 1), n + extra)
     return lo + step * np.arange(k0, k1)
 
 
-def fit_grid(grid: Grid, traces: list[Trace]) -> tuple[np.ndarray, np.ndarray]:
+def fit_grid(grid: Grid, traces: list[Trace], memory_mb: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
     grow = grid.fit == "grow"
-    alphas = fit_axis(*grid.a, grid.step, np.concatenate([t.alpha for t in traces]), grid.margin, grow)
-    betas = fit_axis(*grid.b, grid.step, np.concatenate([t.beta for t in traces]), grid.margin, grow)
-    if alphas.size * betas.size > grid.max_points:
-        raise SceneError("grid", f"at most {grid.max_points} points after growing to fit the paths "
-                                 "(set grid.fit='fixed', a larger step or grid.max_points)", alphas.size * betas.size)
+    # A diverged run flies off towards infinity: the map is not stretched to follow it.
+    traces = [t for t in traces if t.diverged_at < 0] or traces[:0]
+    if not traces:
+        grow = False
+        traces = [Trace("", "", np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))]
+    alphas = fit_axis(*grid.a, grid.step, np.concatenate([t.alpha for t in traces]), grid.margin, grow, grid.max_grow)
+    betas = fit_axis(*grid.b, grid.step, np.concatenate([t.beta for t in traces]), grid.margin, grow, grid.max_grow)
+    points = alphas.size * betas.size
+    limit = min(grid.max_points, int(memory_mb * 2**20 // GRID_BYTES_PER_POINT))
+    if points > limit:
+        raise SceneError("grid", f"at most {limit} points after growing to fit the paths (grid.max_points, "
+                                 "memory_mb; or grid.fit='fixed', a larger step, a smaller grid.max_grow)", points)
     return alphas, betas
 
 
@@ -211,7 +223,7 @@ def compute(scene: Scene, progress: Callable[[str, int, int], Callable[[int], No
         alpha, beta = project(thetas, theta0, d1, d2)
         traces.append(Trace(run.name, color, alpha, beta, evaluator(thetas), epoch_ends, diverged_at))
 
-    alphas, betas = fit_grid(scene.grid, traces)
+    alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
     tick = progress("surface", alphas.size * betas.size) if progress else None
     surface = evaluator.over_plane(theta0, d1, d2, alphas, betas, tick)
     return Landscape(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,7 +22,8 @@ from .errors import RenderError
 
 GIF_WIDTH = 480
 GIF_MAX_FPS = 15
-_PART = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)\.part\.(?P<ext>\w+)$")
+# Temporary files of a render (``.<stem>.<pid>.part.<ext>``) and of a cache write (``.<key>.<pid>.tmp.npz``).
+_PART = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)\.(part|tmp)\.(?P<ext>\w+)$")
 
 
 def ffmpeg_exe() -> str:
@@ -28,7 +31,8 @@ def ffmpeg_exe() -> str:
 
 
 def clean_stale_parts(folder: Path) -> list[Path]:
-    """Remove temporary files that a killed render (SIGKILL, power loss) left behind."""
+    """Remove temporary files that a killed render (SIGKILL, power loss) left behind: those whose
+    writing process no longer exists. A render running beside us keeps its own."""
     removed = []
     if not folder.is_dir():
         return removed
@@ -87,8 +91,8 @@ class Writer:
     def grab_frame(self, rgba) -> None:
         try:
             self._proc.stdin.write(rgba)
-        except (BrokenPipeError, OSError) as exc:
-            raise RenderError(f"{self.ext}: ffmpeg stopped taking frames: {self._stderr() or exc}") from None
+        except (BrokenPipeError, OSError):
+            self._fail("ffmpeg stopped taking frames")
         self.frames += 1
 
     def finish(self) -> Path:
@@ -96,14 +100,36 @@ class Writer:
             self._proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
-        code = self._proc.wait()
-        if code != 0:
-            reason = self._stderr() or f"exit status {code}"
+        if self._proc.wait() != 0:
+            self._fail("ffmpeg failed")
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
             self.abort()
-            raise RenderError(f"{self.ext}: ffmpeg failed: {reason}")
-        os.replace(self.tmp, self.path)
+            raise RenderError(f"{self.ext}: could not write {self.path}: {exc.strerror}") from None
         self._close_log()
         return self.path
+
+    def _fail(self, what: str):
+        """Stop ffmpeg, remove the temporary file and raise with the best reason there is."""
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        reason = self._stderr()
+        if not reason and code is not None and code < 0:
+            reason = f"killed by {signal.Signals(-code).name}"
+            if -code == signal.SIGXFSZ:
+                reason += " (file size limit reached)"
+        elif not reason:
+            reason = f"exit status {code}"
+        try:
+            if shutil.disk_usage(self.tmp.parent).free < 16 * 2**20:
+                reason += f"; {self.tmp.parent} is (nearly) full"
+        except OSError:
+            pass
+        self.abort()
+        raise RenderError(f"{self.ext}: {what}: {reason}")
 
     def abort(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -49,8 +49,9 @@ class Look:
 
     @property
     def dpi(self) -> float:
-        # Text and lines keep their proportions at every resolution: 480 lines are 100 dpi.
-        return 100.0 * self.height / 480.0
+        # Text and lines keep their proportions at every resolution: 854 x 480 is 100 dpi. A narrow
+        # frame scales by its width instead, so a line of text still fits across it.
+        return 100.0 * min(self.height / 480.0, self.width / 640.0)
 
 
 def robust_range(z: np.ndarray) -> tuple[float, float]:
@@ -97,6 +98,12 @@ class HeightField:
         self.xs, self.ys, self.z = xs, ys, z
         self.lo = np.array([xs[0], ys[0], zlim[0]])
         self.span = np.array([xs[-1] - xs[0], ys[-1] - ys[0], zlim[1] - zlim[0]])
+
+    def covers(self, pts: np.ndarray) -> np.ndarray:
+        """True for points whose (x, y) lie on the surface's footprint."""
+        x, y = pts[:, 0], pts[:, 1]
+        with np.errstate(invalid="ignore"):
+            return ((x >= self.xs[0]) & (x <= self.xs[-1]) & (y >= self.ys[0]) & (y <= self.ys[-1]))
 
     def height(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return bilinear(self.xs, self.ys, self.z, x, y)
@@ -236,11 +243,10 @@ class Painter:
         self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi,
                           facecolor=theme["bg"])
         self.canvas = FigureCanvasAgg(self.fig)
-        aspect = look.width / look.height
-        # A wide frame leaves room left for the text; the 3-D box takes the right of centre.
-        left = 0.16 if aspect > 1.3 else 0.0
-        ax = self.fig.add_axes((left, 0.0, 1.0 - left, 1.0), projection="3d", computed_zorder=False,
-                               facecolor=theme["bg"])
+        # A wide frame leaves room left for the text and the 3-D box takes the right of centre; a square
+        # or tall one keeps bands free for the title above and the overlay text below.
+        rect = (0.16, 0.0, 0.84, 1.0) if look.width / look.height > 1.3 else (0.02, 0.1, 0.9, 0.76)
+        ax = self.fig.add_axes(rect, projection="3d", computed_zorder=False, facecolor=theme["bg"])
         self.ax = ax
         ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * float(frame_plan.zoom[0]))
         self._zoom = float(frame_plan.zoom[0])
@@ -332,7 +338,8 @@ class Painter:
             ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * self._zoom)
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):
             s = int(plan.steps[i, k])
-            p = pts[self._visible_vertices(s)]
+            p = pts[self._visible_vertices(s)].copy()
+            p[~self.field.covers(p)] = np.nan  # off the map: not drawn
             hidden = self.field.hidden(p, azimuth, elevation)
             seg_hidden = hidden[:-1] | hidden[1:] if len(p) > 1 else hidden
             # NaN breaks a line: the solid path keeps visible segments, the ghost the hidden ones.
@@ -350,8 +357,13 @@ class Painter:
             line.set_data_3d(shown[:, 0], shown[:, 1], shown[:, 2])
             ghost.set_data_3d(ghosted[:, 0], ghosted[:, 1], ghosted[:, 2])
             shadow.set_data_3d(p[:, 0], p[:, 1], np.full(len(p), self.floor))
-            head.set_data_3d(p[-1:, 0], p[-1:, 1], p[-1:, 2])
-            head.set_alpha(0.45 if hidden[-1] else 1.0)
+            drawn = np.nonzero(np.isfinite(p[:, 0]))[0]
+            last = drawn[-1:] if len(drawn) else drawn  # where the path was last on the map
+            head.set_data_3d(p[last, 0], p[last, 1], p[last, 2])
+            head.set_alpha(0.45 if len(last) and hidden[last[0]] else 1.0)
+            # A run that diverged or left the map ends in a cross where it was last seen.
+            gone = trace.diverged_at >= 0 and s >= trace.steps or (len(last) and last[0] < len(p) - 1)
+            head.set_marker("X" if gone else "o")
             if self._run_lines:
                 loss = trace.loss[s]
                 value = f"{loss:.4g}" if np.isfinite(loss) else "diverged"

@@ -53,12 +53,13 @@ def _format_loss(value: float) -> str:
 
 
 def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
-    lead = landscape.traces[0]
+    """Epoch and step on the clock of the longest run, and the loss when there is one run."""
+    lead = max(landscape.traces, key=lambda t: t.steps)
     per_epoch = lead.epoch_ends[0] if len(lead.epoch_ends) else max(lead.steps, 1)
     total_epochs = max(landscape.epochs, 1)
     lines = []
     for row in steps:
-        s = int(row[0])
+        s = int(row.max())
         epoch = min(s / max(per_epoch, 1), total_epochs)
         head = f"epoch {epoch:5.2f}/{total_epochs}   step {s}/{lead.steps}"
         if len(landscape.traces) == 1:

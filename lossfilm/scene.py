@@ -6,6 +6,7 @@ and what was expected, so the command line can print one clear line and exit 2.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -15,15 +16,16 @@ import numpy as np
 from .errors import SceneError
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+# What one grid point holds through a render: its loss, its coordinates, its decimated and coloured copies.
+GRID_BYTES_PER_POINT = 64
 LOSSES = ("mse", "as_published", "cross_entropy")
 
 
 def _number(value: Any, field_name: str, *, positive: bool = False, minimum: float | None = None) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise SceneError(field_name, "a number", value) from None
-    if isinstance(value, bool) or not math.isfinite(number):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SceneError(field_name, "a number", value)
+    number = float(value)
+    if not math.isfinite(number):
         raise SceneError(field_name, "a finite number", value)
     if positive and number <= 0:
         raise SceneError(field_name, "a positive number", value)
@@ -131,7 +133,8 @@ class Grid:
     """The (alpha, beta) lattice: ``np.arange(lo, hi, step)`` on each axis, like the article.
 
     With ``fit="grow"`` the range widens (on the same lattice) until every path fits with
-    ``margin`` (a fraction of the path's extent) to spare; ``fit="fixed"`` keeps it as given.
+    ``margin`` (a fraction of the path's extent) to spare, by at most ``max_grow`` times the given
+    range on each side; ``fit="fixed"`` keeps it as given. Parts of a path outside the grid are not drawn.
     """
 
     a: tuple[float, float] = (-2.0, 2.0)
@@ -139,6 +142,7 @@ class Grid:
     step: float = 0.05
     fit: str = "grow"
     margin: float = 0.1
+    max_grow: float = 1.0
     max_points: int = 1_000_000
 
     def __post_init__(self) -> None:
@@ -155,6 +159,7 @@ class Grid:
         if self.fit not in ("grow", "fixed"):
             raise SceneError("grid.fit", "'grow' or 'fixed'", self.fit)
         object.__setattr__(self, "margin", _number(self.margin, "grid.margin", minimum=0))
+        object.__setattr__(self, "max_grow", _number(self.max_grow, "grid.max_grow", minimum=0))
         _integer(self.max_points, "grid.max_points", minimum=4)
         n = self.shape()
         if n[0] < 2 or n[1] < 2:
@@ -163,7 +168,12 @@ class Grid:
             raise SceneError("grid", f"at most {self.max_points} points (grid.max_points)", n[0] * n[1])
 
     def shape(self) -> tuple[int, int]:
-        return (len(np.arange(*self.b, self.step)), len(np.arange(*self.a, self.step)))
+        """(rows, columns) = points of ``np.arange`` on b and a, counted without building them."""
+        def count(lo: float, hi: float) -> int:
+            n = (hi - lo) / self.step
+            return max(0, math.ceil(n)) if math.isfinite(n) else 2**62
+
+        return count(*self.b), count(*self.a)
 
 
 @dataclass(frozen=True)
@@ -253,3 +263,7 @@ class Scene:
         if self.fps is not None:
             _integer(self.fps, "fps", minimum=1)
         object.__setattr__(self, "memory_mb", _number(self.memory_mb, "memory_mb", positive=True))
+        rows, cols = self.grid.shape()
+        if rows * cols * GRID_BYTES_PER_POINT > self.memory_mb * 2**20:
+            raise SceneError("grid", f"at most {int(self.memory_mb * 2**20 // GRID_BYTES_PER_POINT)} points for "
+                                     f"memory_mb={self.memory_mb:g} (a larger step, or raise memory_mb)", rows * cols)

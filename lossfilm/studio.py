@@ -36,6 +36,7 @@ QUALITIES = {
     "4k": Quality(3840, 2160, 60, 100),
 }
 MIN_SIZE = 160
+MAX_SIZE = 7680
 
 
 @dataclass
@@ -77,6 +78,20 @@ def _bar(enabled: bool):
     return make
 
 
+def check_size(size) -> tuple[int, int]:
+    """A frame size H.264 and the layout can take: even numbers from MIN_SIZE to MAX_SIZE pixels."""
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise BadInput(f"size: expected WIDTHxHEIGHT in pixels, got {size!r}") from None
+    for name, v in (("width", width), ("height", height)):
+        if not MIN_SIZE <= v <= MAX_SIZE:
+            raise BadInput(f"size: expected a {name} from {MIN_SIZE} to {MAX_SIZE} pixels, got {v}")
+        if v % 2:
+            raise BadInput(f"size: expected an even {name} (H.264 in yuv420p needs one), got {v}")
+    return width, height
+
+
 def check_output_dir(out: Path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -105,8 +120,12 @@ def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = 
 
 def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4", "gif"),
            out: Path | str = "media", fps: int | None = None, duration: float | None = None,
-           use_cache: bool = True, cache_dir: Path | str = "media/cache", progress: bool = False) -> Result:
-    """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made."""
+           use_cache: bool = True, cache_dir: Path | str = "media/cache", progress: bool = False,
+           size: tuple[int, int] | None = None) -> Result:
+    """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
+
+    ``size`` (width, height) overrides the quality preset's frame size.
+    """
     if quality not in QUALITIES:
         raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {quality!r}")
     formats = list(dict.fromkeys(formats))
@@ -121,6 +140,7 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     if not duration > 0:
         raise SceneError("duration", "a positive number of seconds", duration).at(scene.name)
     frames = max(1, int(round(fps * duration)))
+    width, height = check_size(size) if size is not None else (preset.width, preset.height)
     out = check_output_dir(Path(out))
     clean_stale_parts(out)
 
@@ -130,7 +150,7 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     t_compute = time.perf_counter() - t0
 
     frame_plan = plan(landscape, scene.camera, frames)
-    look = Look(preset.width, preset.height, preset.surface_quads)
+    look = Look(width, height, preset.surface_quads)
     painter = Painter(landscape, frame_plan, scene.style, look)
     writers: list[Writer] = [WRITERS[f](out / f"{scene.name}.{f}", (look.width, look.height), fps, quality)
                              for f in formats]
