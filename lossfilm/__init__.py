@@ -2,10 +2,18 @@
 
 scene -> compute -> plan -> paint -> encode; see DESIGN.md. Scene files import their parts from here.
 """
+import importlib
+
 from .scene import Camera, Data, Grid, Run, Scene, Style, WeightsPlane
-from . import datasets, models
 
 __all__ = ["Camera", "Data", "Grid", "Run", "Scene", "Style", "WeightsPlane", "datasets", "models", "render"]
+
+
+def __getattr__(name):
+    # datasets and models import torch; painting processes import this package without needing it.
+    if name in ("datasets", "models"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render(*args, **kwargs):

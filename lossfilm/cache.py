@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .compute import Landscape, Trace, build_model
+from .compute import build_model
+from .landscape import Landscape, Trace
 from .encode import clean_stale_parts
 from .scene import Scene
 

@@ -36,6 +36,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (overrides the preset)")
     p.add_argument("--fps", type=_positive_int, help="frames per second (overrides preset and scene)")
     p.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="clip length (overrides the scene)")
+    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                   help="worker processes painting frame ranges in parallel (default: one per two cores)")
     p.add_argument("-o", "--output", default="media", metavar="DIR", help="output folder (default: media)")
     p.add_argument("--cache-dir", default="media/cache", metavar="DIR",
                    help="where computed landscapes are kept (default: media/cache, whatever -o says)")
@@ -119,20 +121,36 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
+    from .executor import default_jobs, local
     from .scene_loader import load_scenes
     from .studio import check_output_dir, render
 
     files = args.scenes or [str(DEFAULT_SCENE)]
     # Read every scene before rendering any: a typo in the last file should not cost the first render.
-    jobs = [(f, s) for f in files for s in load_scenes(f)]
+    work = [(f, s) for f in files for s in load_scenes(f)]
     check_output_dir(Path(args.output))
     progress = sys.stderr.isatty() and not args.json
+    workers = args.jobs or default_jobs()
+    pool = local(workers) if workers > 1 else None  # one set of workers for every scene
+    try:
+        return _render_all(args, work, workers, pool, progress, render)
+    except BaseException:
+        if pool:
+            pool.abort()
+            pool = None
+        raise
+    finally:
+        if pool:
+            pool.close()
+
+
+def _render_all(args, work, workers, pool, progress, render) -> int:
     failed = 0
-    for source, scene in jobs:
+    for source, scene in work:
         try:
             result = render(scene, quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                             duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                            progress=progress, size=args.size)
+                            progress=progress, size=args.size, jobs=workers, executor=pool)
         except SceneError as exc:
             raise exc.at(f"{source} (scene {scene.name!r})") from None
         except BadInput as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -16,6 +15,7 @@ from torch import nn
 from . import losses
 from .errors import SceneError
 from .evaluate import Evaluator, ParamSpace
+from .landscape import Landscape, Trace
 from .scene import GRID_BYTES_PER_POINT, Grid, Run, Scene, WeightsPlane
 
 OPTIMIZERS = {
@@ -25,44 +25,6 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
     "adagrad": torch.optim.Adagrad,
 }
-
-
-@dataclass
-class Trace:
-    """One run's path: its coordinates in the plane and its true loss at every recorded step.
-
-    Index 0 is the starting point; index t is the point after optimizer step t.
-    """
-
-    label: str
-    color: str
-    alpha: np.ndarray
-    beta: np.ndarray
-    loss: np.ndarray
-    epoch_ends: np.ndarray  # trace index at which each epoch ends
-    diverged_at: int = -1  # trace index of the last finite point when the run diverged, else -1
-
-    @property
-    def steps(self) -> int:
-        return len(self.alpha) - 1
-
-    def epoch_at(self, index: int) -> int:
-        """Completed epochs at trace index ``index``."""
-        return int(np.searchsorted(self.epoch_ends, index, side="right"))
-
-
-@dataclass
-class Landscape:
-    """The numbers a film is made of: the loss surface on a grid and every run's path across it."""
-
-    alphas: np.ndarray  # (na,)
-    betas: np.ndarray  # (nb,)
-    loss: np.ndarray  # (nb, na): loss[i, j] at (alphas[j], betas[i])
-    traces: list[Trace]
-    axis_labels: tuple[str, str]
-    loss_name: str
-    epochs: int
-    meta: dict = field(default_factory=dict)
 
 
 def build_model(scene: Scene) -> nn.Module:

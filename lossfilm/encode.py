@@ -30,6 +30,49 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def part_path(path: Path, owner: int | None = None) -> Path:
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{owner or os.getpid()}.part{path.suffix}")
+
+
+def _ffmpeg(args: list[str], what: str) -> None:
+    """Run ffmpeg to completion; a failure is a RenderError with ffmpeg's last line."""
+    proc = subprocess.run([ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", *args],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise RenderError(f"{what}: ffmpeg failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
+
+
+def _publish(tmp: Path, path: Path, make) -> Path:
+    """Write through ``make(tmp)`` and rename to ``path`` only when it succeeded."""
+    try:
+        make(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def join_segments(segments: list[Path], path: Path) -> Path:
+    """Concatenate MP4 segments encoded with identical settings, without re-encoding (the concat
+    demuxer, as manim joins its partial movie files), index first."""
+    listing = part_path(path.with_suffix(".txt"))
+    listing.write_text("".join(f"file '{Path(s).resolve()}'\n" for s in segments))
+    try:
+        return _publish(part_path(path), path, lambda tmp: _ffmpeg(
+            ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp)],
+            "join"))
+    finally:
+        listing.unlink(missing_ok=True)
+
+
+def gif_from_video(video: Path, path: Path, fps: int) -> Path:
+    """A GIF made from a finished video with the same palette pass as GIFWriter."""
+    return _publish(part_path(path), path, lambda tmp: _ffmpeg(
+        ["-i", str(video), *GIFWriter.graph_args(fps, None), str(tmp)], "gif"))
+
+
 def clean_stale_parts(folder: Path) -> list[Path]:
     """Remove temporary files that a killed render (SIGKILL, power loss) left behind: those whose
     writing process no longer exists. A render running beside us keeps its own."""
@@ -64,12 +107,15 @@ class Writer:
 
     ext = ""
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: int, quality: str = "medium"):
+    def __init__(self, path: Path, size: tuple[int, int], fps: int, quality: str = "medium",
+                 owner: int | None = None):
         self.path = Path(path)
         self.size = size
         self.fps = fps
         self.quality = quality
-        self.tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.part.{self.ext}")
+        # Temporary files carry the pid of the render that owns them (a worker writes for its parent),
+        # so that clean-up never takes the files of a render still running.
+        self.tmp = part_path(self.path, owner)
         self._proc: subprocess.Popen | None = None
         self._log = None
         self.frames = 0
@@ -173,9 +219,12 @@ class GIFWriter(Writer):
     ext = "gif"
 
     def output_args(self) -> list[str]:
-        width = min(GIF_WIDTH, self.size[0])
-        fps = min(self.fps, GIF_MAX_FPS)
-        graph = (f"fps={fps},scale={width}:-2:flags=lanczos,split[a][b];"
+        return self.graph_args(self.fps, self.size[0])
+
+    @staticmethod
+    def graph_args(fps: int, width: int | None) -> list[str]:
+        width = min(GIF_WIDTH, width or GIF_WIDTH)
+        graph = (f"fps={min(fps, GIF_MAX_FPS)},scale='min({width},iw)':-2:flags=lanczos,split[a][b];"
                  "[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle")
         return ["-vf", graph, "-loop", "0"]
 

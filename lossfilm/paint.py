@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.mplot3d import proj3d
 
-from .compute import Landscape
+from .landscape import Landscape
 from .plan import FramePlan
 from .scene import Style
 from .sprites import MonoLine, Sprite, TextSprites

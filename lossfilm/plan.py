@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compute import Landscape
+from .landscape import Landscape
 from .scene import Camera
 
 # The paths grow over this share of the clip; the rest holds the finished picture while the camera turns.

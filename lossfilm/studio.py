@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import cache as landscape_cache
-from .compute import Landscape, compute
-from .encode import WRITERS, Writer, clean_stale_parts
+from .compute import compute
+from .landscape import Landscape
+from .encode import WRITERS, Writer, clean_stale_parts, gif_from_video, join_segments, part_path
+from .executor import local, split
 from .errors import BadInput, SceneError
 from .paint import Look, Painter
-from .plan import plan
-from .scene import Scene
+from .plan import FramePlan, plan
+from .scene import Scene, Style
+from .segments import SegmentTask, paint_segment
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ QUALITIES = {
     "4k": Quality(3840, 2160, 60, 100),
 }
 MIN_SIZE = 160
+SEGMENTS_PER_WORKER = 4
+MIN_SEGMENT_FRAMES = 8
 MAX_SIZE = 7680
 
 
@@ -121,10 +126,12 @@ def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = 
 def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4", "gif"),
            out: Path | str = "media", fps: int | None = None, duration: float | None = None,
            use_cache: bool = True, cache_dir: Path | str = "media/cache", progress: bool = False,
-           size: tuple[int, int] | None = None) -> Result:
+           size: tuple[int, int] | None = None, jobs: int = 1, executor=None) -> Result:
     """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
 
-    ``size`` (width, height) overrides the quality preset's frame size.
+    ``size`` (width, height) overrides the quality preset's frame size. ``jobs`` > 1 paints contiguous
+    frame ranges in that many worker processes, each encoding its own segment, then joins them;
+    ``executor`` (see lossfilm.executor) lends workers already started, e.g. to several renders.
     """
     if quality not in QUALITIES:
         raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {quality!r}")
@@ -132,6 +139,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     unknown = [f for f in formats if f not in WRITERS]
     if unknown or not formats:
         raise BadInput(f"format: expected one or more of {', '.join(WRITERS)}, got {' '.join(unknown) or 'none'}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise BadInput(f"jobs: expected a positive integer, got {jobs!r}")
     preset = QUALITIES[quality]
     fps = fps if fps is not None else (scene.fps or preset.fps)
     duration = duration if duration is not None else scene.duration
@@ -146,43 +155,116 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
 
     bar = _bar(progress)
     t0 = time.perf_counter()
-    landscape, cache_state = landscape_for(scene, use_cache, cache_dir, bar)
-    t_compute = time.perf_counter() - t0
-
-    frame_plan = plan(landscape, scene.camera, frames)
-    look = Look(width, height, preset.surface_quads)
-    painter = Painter(landscape, frame_plan, scene.style, look)
-    writers: list[Writer] = [WRITERS[f](out / f"{scene.name}.{f}", (look.width, look.height), fps, quality)
-                             for f in formats]
-    t_paint = t_encode = 0.0
-    tick = bar("paint", frames) if bar else None
+    segmented = jobs > 1 and frames >= 2 * jobs
+    own = segmented and executor is None
+    if own:
+        executor = local(jobs)  # workers start while the landscape is loaded or computed
     try:
-        for w in writers:
-            w.setup()
-        for i in range(frames):
-            t = time.perf_counter()
-            rgba = painter.paint(i)
-            t_paint += time.perf_counter() - t
-            t = time.perf_counter()
-            for w in writers:
-                w.grab_frame(rgba)
-            t_encode += time.perf_counter() - t
-            if tick:
-                tick(1)
-        t = time.perf_counter()
-        outputs = {}
-        for w in writers:
-            outputs[w.ext] = str(w.finish())
-        t_encode += time.perf_counter() - t
+        landscape, cache_state = landscape_for(scene, use_cache, cache_dir, bar)
+        t_compute = time.perf_counter() - t0
+        frame_plan = plan(landscape, scene.camera, frames)
+        look = Look(width, height, preset.surface_quads)
+        film = Film(scene.name, landscape, frame_plan, scene.style, look, fps, quality, out, formats)
+        if segmented:
+            outputs, t_paint, t_encode = film.in_segments(jobs, executor, bar)
+        else:
+            outputs, t_paint, t_encode = film.streamed(bar)
     except BaseException:
-        for w in writers:
-            w.abort()
+        if own:
+            executor.abort()
+            own = False
         raise
     finally:
-        painter.close()
+        if own:
+            executor.close()
         if bar:
             bar.close()
     return Result(scene=scene.name, outputs=outputs, frames=frames, size=(look.width, look.height), fps=fps,
                   cache=cache_state,
                   seconds={"compute": t_compute, "paint": t_paint, "encode": t_encode,
                            "total": time.perf_counter() - t0})
+
+
+@dataclass
+class Film:
+    """One film to make from computed numbers: the two ways of making it share everything else."""
+
+    name: str
+    landscape: Landscape
+    plan: FramePlan
+    style: Style
+    look: Look
+    fps: int
+    quality: str
+    out: Path
+    formats: list[str]
+
+    def target(self, fmt: str) -> Path:
+        return self.out / f"{self.name}.{fmt}"
+
+    def streamed(self, bar) -> tuple[dict[str, str], float, float]:
+        """One painter in this process streaming every frame into one ffmpeg per format."""
+        painter = Painter(self.landscape, self.plan, self.style, self.look)
+        size = (self.look.width, self.look.height)
+        writers: list[Writer] = [WRITERS[f](self.target(f), size, self.fps, self.quality) for f in self.formats]
+        t_paint = t_encode = 0.0
+        tick = bar("paint", len(self.plan)) if bar else None
+        try:
+            for w in writers:
+                w.setup()
+            for i in range(len(self.plan)):
+                t = time.perf_counter()
+                rgba = painter.paint(i)
+                t_paint += time.perf_counter() - t
+                t = time.perf_counter()
+                for w in writers:
+                    w.grab_frame(rgba)
+                t_encode += time.perf_counter() - t
+                if tick:
+                    tick(1)
+            t = time.perf_counter()
+            outputs = {w.ext: str(w.finish()) for w in writers}
+            t_encode += time.perf_counter() - t
+        except BaseException:
+            for w in writers:
+                w.abort()
+            raise
+        finally:
+            painter.close()
+        return outputs, t_paint, t_encode
+
+    def in_segments(self, jobs: int, executor, bar=None) -> tuple[dict[str, str], float, float]:
+        """Frame ranges painted and encoded by workers, joined without re-encoding; the GIF is made from
+        the joined film. ``paint`` is the workers' wall time, ``encode`` the join and the GIF pass."""
+        owner = os.getpid()
+        key = f"{self.name}-{owner}-{time.time_ns()}"
+        # A few segments per worker: progress to show, and a fast worker takes more of them.
+        ranges = split(len(self.plan), min(jobs * SEGMENTS_PER_WORKER, len(self.plan) // MIN_SEGMENT_FRAMES or 1))
+        # Segments and a GIF-only master are temporary files of this render: hidden, named with our pid.
+        tasks = [SegmentTask(key, self.landscape, self.plan, self.style, self.look, self.fps, self.quality, a, b,
+                             str(part_path(self.out / f"{self.name}-seg{k:04d}.mp4", owner)), owner)
+                 for k, (a, b) in enumerate(ranges)]
+        segments = [Path(t.path) for t in tasks] + [part_path(Path(t.path), owner) for t in tasks]
+        master = (self.target("mp4") if "mp4" in self.formats
+                  else part_path(self.out / f"{self.name}-master.mp4", owner))
+        try:
+            t = time.perf_counter()
+            tick = bar("paint", len(tasks)) if bar else None
+            executor.run(paint_segment, tasks, tick)
+            t_paint = time.perf_counter() - t
+            # Each worker published its segment under its final segment name; join those.
+            done = [Path(task.path) for task in tasks]
+            t = time.perf_counter()
+            outputs = {}
+            join_segments(done, master)
+            if "mp4" in self.formats:
+                outputs["mp4"] = str(master)
+            if "gif" in self.formats:
+                outputs["gif"] = str(gif_from_video(master, self.target("gif"), self.fps))
+            t_encode = time.perf_counter() - t
+        finally:
+            for seg in segments:
+                seg.unlink(missing_ok=True)
+            if "mp4" not in self.formats:
+                master.unlink(missing_ok=True)
+        return outputs, t_paint, t_encode

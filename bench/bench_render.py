@@ -1,0 +1,138 @@
+"""Render benchmark (fast rendering): ours against FuncAnimation + FFMpegWriter, against our own CPU
+floor, -j 1 against -j 2, memory of a long clip against a short one, and cold against warm compute.
+
+Every measurement runs in a fresh subprocess, interleaved with its comparison, and the medians of
+--repeat rounds are printed.
+
+    python bench/bench_render.py [--repeat 3] [--frames 120] [--size 800]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+CACHE = Path(tempfile.gettempdir()) / "lossfilm-bench-cache"
+
+
+def _scene():
+    from lossfilm.scene_loader import load_scenes
+
+    return load_scenes(ROOT / "scenes" / "article.py")[0]
+
+
+def child_floor(frames: int, size: int) -> dict:
+    """CPU seconds to paint one frame, and to encode one frame (ffmpeg's CPU), measured apart."""
+    import numpy as np
+
+    from lossfilm.encode import MP4Writer
+    from lossfilm.paint import Look, Painter
+    from lossfilm.plan import plan
+    from lossfilm.studio import landscape_for
+
+    scene = _scene()
+    land = landscape_for(scene, cache_dir=CACHE)[0]
+    painter = Painter(land, plan(land, scene.camera, frames), scene.style, Look(size, size, 60))
+    kept, paint_cpu = [], []
+    for i in range(frames):
+        c = time.process_time()
+        kept.append(bytes(painter.paint(i)))
+        paint_cpu.append(time.process_time() - c)
+    with tempfile.TemporaryDirectory() as d:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        w = MP4Writer(Path(d) / "f.mp4", (size, size), 30, "medium").setup()
+        c = time.process_time()
+        for f in kept:
+            w.grab_frame(f)
+        w.finish()
+        pipe_cpu = time.process_time() - c
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ffmpeg_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"paint": float(np.median(paint_cpu)), "encode": (ffmpeg_cpu + pipe_cpu) / frames}
+
+
+def child_render(frames: int, size: int, jobs: int) -> dict:
+    from lossfilm.studio import render
+
+    scene = _scene()
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        result = render(scene, quality="medium", formats=["mp4"], out=d, fps=30, duration=frames / 30,
+                        cache_dir=CACHE, size=(size, size), jobs=jobs)
+        seconds = time.perf_counter() - t
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "python_mb": me / 1024, "peak_mb": (me + kids) / 1024, "cache": result.cache}
+
+
+def child_compute(cache_dir: str) -> dict:
+    from lossfilm.studio import landscape_for
+
+    t = time.perf_counter()
+    state = landscape_for(_scene(), cache_dir=cache_dir)[1]
+    return {"seconds": time.perf_counter() - t, "cache": state}
+
+
+def spawn(*args) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *map(str, args)], check=True, capture_output=True,
+                         text=True, cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--frames", type=int, default=120)
+    p.add_argument("--size", type=int, default=800)
+    p.add_argument("--child", nargs="+")
+    a = p.parse_args()
+    if a.child:
+        kind, *rest = a.child
+        fn = {"floor": child_floor, "render": child_render, "compute": child_compute}[kind]
+        args = [int(v) if v.isdigit() else v for v in rest]
+        print(json.dumps(fn(*args)))
+        return
+    import bench_film  # the FuncAnimation baseline
+
+    cores = os.cpu_count() or 1
+    spawn("compute", str(CACHE))  # warm the cache outside every timing
+    naive, ours, ours2, floors = [], [], [], []
+    for _ in range(a.repeat):
+        naive.append(bench_film.run("naive", a.frames, a.size)["seconds"])
+        ours.append(spawn("render", a.frames, a.size, 1)["seconds"])
+        ours2.append(spawn("render", a.frames, a.size, 2)["seconds"])
+        floors.append(spawn("floor", a.frames, a.size))
+    med = statistics.median
+    paint, encode = med(f["paint"] for f in floors), med(f["encode"] for f in floors)
+    floor = (paint + encode) * a.frames / cores
+    print(f"{a.frames} frames at {a.size}x{a.size}, {cores} cores, medians of {a.repeat} interleaved rounds")
+    print(f"FuncAnimation + FFMpegWriter: {med(naive):.2f} s ({1000 * med(naive) / a.frames:.1f} ms/frame)")
+    print(f"ours -j 1: {med(ours):.2f} s ({1000 * med(ours) / a.frames:.1f} ms/frame)  "
+          f"speed-up {med(naive) / med(ours):.2f}x (target >= 3x)")
+    print(f"ours -j 2: {med(ours2):.2f} s  (-j 2 / -j 1 time: {med(ours2) / med(ours):.2f})")
+    print(f"CPU per frame: paint {1000 * paint:.1f} ms + encode {1000 * encode:.1f} ms -> floor "
+          f"{floor:.2f} s on {cores} cores; ours -j 1 is {med(ours) / floor:.2f}x the floor (target <= 1.3x)")
+
+    short, long = spawn("render", 60, a.size, 1), spawn("render", 600, a.size, 1)
+    print(f"peak RSS (Python + ffmpeg): 60 frames {short['peak_mb']:.0f} MB, 600 frames {long['peak_mb']:.0f} MB "
+          f"(ratio {long['peak_mb'] / short['peak_mb']:.2f}, target <= 1.2); Python alone "
+          f"{short['python_mb']:.0f} / {long['python_mb']:.0f} MB")
+
+    with tempfile.TemporaryDirectory() as d:
+        cold, warm = spawn("compute", d), spawn("compute", d)
+    print(f"compute: cold {cold['seconds']:.2f} s ({cold['cache']}), warm {warm['seconds']:.3f} s ({warm['cache']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""A worker's job: paint frames [start, stop) of a film and encode them as one MP4 segment.
+
+Runs in worker processes (local or on a cluster); everything it needs travels in the task as numpy
+arrays and small dataclasses, never as a path to a scene file the worker may not have.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .encode import MP4Writer
+from .landscape import Landscape
+from .paint import Look, Painter
+from .plan import FramePlan
+from .scene import Style
+
+
+@dataclass
+class SegmentTask:
+    key: str  # one render: tasks with the same key share a worker's figure
+    landscape: Landscape
+    plan: FramePlan
+    style: Style
+    look: Look
+    fps: int
+    quality: str
+    start: int
+    stop: int
+    path: str
+    owner: int  # pid of the render that owns the temporary files
+
+
+@dataclass
+class SegmentResult:
+    path: str
+    frames: int
+    paint_s: float
+    encode_s: float
+
+
+_painters: dict[str, Painter] = {}
+
+
+def _painter(task: SegmentTask) -> Painter:
+    painter = _painters.get(task.key)
+    if painter is None:
+        for old in _painters.values():
+            old.close()
+        _painters.clear()
+        painter = _painters[task.key] = Painter(task.landscape, task.plan, task.style, task.look)
+    return painter
+
+
+def paint_segment(task: SegmentTask) -> SegmentResult:
+    painter = _painter(task)
+    writer = MP4Writer(Path(task.path), (task.look.width, task.look.height), task.fps, task.quality,
+                       owner=task.owner)
+    paint_s = encode_s = 0.0
+    try:
+        writer.setup()
+        for i in range(task.start, task.stop):
+            t = time.perf_counter()
+            rgba = painter.paint(i)
+            paint_s += time.perf_counter() - t
+            t = time.perf_counter()
+            writer.grab_frame(rgba)
+            encode_s += time.perf_counter() - t
+        t = time.perf_counter()
+        writer.finish()
+        encode_s += time.perf_counter() - t
+    except BaseException:
+        writer.abort()
+        raise
+    return SegmentResult(task.path, task.stop - task.start, paint_s, encode_s)
