@@ -37,7 +37,11 @@ class LocalProcesses:
     def __init__(self, workers: int):
         self.workers = workers
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        self._pool = multiprocessing.get_context(method).Pool(workers, initializer=_worker_init)
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # The server imports the painter once; every worker forks from it with it loaded.
+            context.set_forkserver_preload(["lossfilm.segments"])
+        self._pool = context.Pool(workers, initializer=_worker_init)
 
     def run(self, fn: Callable, tasks: Sequence, done: Callable[[], None] | None = None) -> list:
         """``[fn(t) for t in tasks]`` on the workers, in order; ``done()`` after each task finishes."""

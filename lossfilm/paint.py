@@ -34,7 +34,8 @@ THEMES = {
 BOX_ASPECT = np.array([1.0, 1.0, 0.62])
 BASE_ZOOM = 0.94  # the box's diagonal and its labels stay inside the frame at every azimuth
 LIFT = 0.025  # path height above the rendered surface, as a share of the z range
-MAX_PATH_VERTICES = 700
+MAX_PATH_VERTICES = 1500  # beyond this many steps the path is subsampled for drawing
+OCCLUSION_SAMPLES = 240
 _RAY_SAMPLES = np.geomspace(0.004, 2.2, 48)  # distances along the ray to the camera, in box units
 
 
@@ -323,6 +324,16 @@ class Painter:
         self._run_lines = [MonoLine(self.look.dpi, t.color, 9) for t in landscape.traces] if len(landscape.traces) > 1 else []
         self._run_texts = [""] * len(self._run_lines)
 
+    def _hidden(self, p: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
+        """Occlusion for every vertex, ray-marched at no more than OCCLUSION_SAMPLES of them: whether a
+        hill hides the path changes slowly along it, and the march costs more than drawing the line."""
+        if len(p) <= OCCLUSION_SAMPLES:
+            return self.field.hidden(p, azimuth, elevation)
+        probe = np.round(np.linspace(0, len(p) - 1, OCCLUSION_SAMPLES)).astype(int)
+        flags = self.field.hidden(p[probe], azimuth, elevation)
+        nearest = np.clip(np.searchsorted(probe, np.arange(len(p)) - (probe[1] - probe[0]) / 2), 0, len(probe) - 1)
+        return flags[nearest]
+
     def _visible_vertices(self, s: int) -> np.ndarray:
         if s + 1 <= MAX_PATH_VERTICES:
             return np.arange(s + 1)
@@ -340,7 +351,7 @@ class Painter:
             s = int(plan.steps[i, k])
             p = pts[self._visible_vertices(s)].copy()
             p[~self.field.covers(p)] = np.nan  # off the map: not drawn
-            hidden = self.field.hidden(p, azimuth, elevation)
+            hidden = self._hidden(p, azimuth, elevation)
             seg_hidden = hidden[:-1] | hidden[1:] if len(p) > 1 else hidden
             # NaN breaks a line: the solid path keeps visible segments, the ghost the hidden ones.
             shown = p.copy()
