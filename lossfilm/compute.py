@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from . import losses
 from .errors import SceneError
 from .evaluate import Evaluator, ParamSpace
 from .landscape import Landscape, Trace
-from .scene import GRID_BYTES_PER_POINT, Grid, Run, Scene, WeightsPlane
+from .scene import GRID_BYTES_PER_POINT, CustomPlane, Grid, PCAPlane, RandomPlane, Run, Scene, WeightsPlane
 
 OPTIMIZERS = {
     "sgd": torch.optim.SGD,
@@ -57,8 +57,15 @@ def _make_optimizer(run: Run, model: nn.Module) -> torch.optim.Optimizer:
         raise SceneError("run.options", f"keyword arguments that {run.optimizer} accepts ({exc})", run.options) from exc
 
 
-def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Train one run from the scene's start, returning (thetas (T+1, P), epoch_ends, diverged_at).
+class Recorded(NamedTuple):
+    thetas: np.ndarray  # (T + 1, P): the start and the point after every step
+    epoch_ends: np.ndarray
+    diverged_at: int
+    model: nn.Module  # as trained: its buffers (BatchNorm statistics) belong to the final point
+
+
+def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None) -> Recorded:
+    """Train one run from the scene's start, recording the parameters after every optimizer step.
 
     Batches are taken by tensor slicing (a DataLoader costs more than the step for small models).
     A step whose loss or parameters are not finite ends the run; the path stops at the last finite point.
@@ -97,24 +104,89 @@ def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None)
         if diverged_at >= 0:
             break
         epoch_ends.append(len(thetas) - 1)
-    return torch.stack(thetas).numpy(), np.asarray(epoch_ends, dtype=np.int64), diverged_at
+    return Recorded(torch.stack(thetas).numpy(), np.asarray(epoch_ends, dtype=np.int64), diverged_at, model)
 
 
-def plane_basis(plane: WeightsPlane, space: ParamSpace, theta_final: np.ndarray):
-    """(theta0, d1, d2) for the scene's plane, as float32 tensors of length P."""
-    ia, ib = space.index(plane.a), space.index(plane.b)
-    for part, ref, i in (("a", plane.a, ia), ("b", plane.b, ib)):
-        if i is None:
-            names = ", ".join(f"{n}{list(s)}" if s else n for n, s in zip(space.names, space.shapes))
-            raise SceneError(f"plane.{part}", f"a scalar parameter or name[i] of the model ({names})", ref)
-    d1 = torch.zeros(space.size)
-    d2 = torch.zeros(space.size)
-    d1[ia] = 1.0
-    d2[ib] = 1.0
-    theta0 = torch.as_tensor(theta_final, dtype=torch.float32).clone()
-    theta0[ia] = 0.0
-    theta0[ib] = 0.0
-    return theta0, d1, d2
+def plane_basis(plane, space: ParamSpace, thetas: np.ndarray, model: nn.Module):
+    """(theta0, d1, d2, axis labels) for the scene's plane: float32 tensors of length P.
+
+    ``thetas`` is the first run's recorded path; its last point is the default centre.
+    """
+    center = torch.as_tensor(thetas[0] if getattr(plane, "center", "final") == "start" else thetas[-1],
+                             dtype=torch.float32).clone()
+    if isinstance(plane, WeightsPlane):
+        ia, ib = space.index(plane.a), space.index(plane.b)
+        for part, ref, i in (("a", plane.a, ia), ("b", plane.b, ib)):
+            if i is None:
+                names = ", ".join(f"{n}{list(s)}" if s else n for n, s in zip(space.names, space.shapes))
+                raise SceneError(f"plane.{part}", f"a scalar parameter or name[i] of the model ({names})", ref)
+        d1, d2 = torch.zeros(space.size), torch.zeros(space.size)
+        d1[ia] = d2[ib] = 1.0
+        center[ia] = center[ib] = 0.0  # so that alpha and beta are the two weights themselves
+        return center, d1, d2, plane.axis_labels()
+    if isinstance(plane, RandomPlane):
+        gen = torch.Generator().manual_seed(plane.seed)
+        d1, d2 = (filter_normalized(torch.randn(space.size, generator=gen), center, space, plane.keep_biases)
+                  for _ in range(2))
+        return center, d1, d2, plane.axis_labels()
+    if isinstance(plane, PCAPlane):
+        d1, d2, explained = pca_directions(thetas)
+        return center, d1, d2, (f"PC1 ({explained[0]:.1%})", f"PC2 ({explained[1]:.1%})")
+    if isinstance(plane, CustomPlane):
+        return center, _direction(plane.d1, space, "plane.d1"), _direction(plane.d2, space, "plane.d2"), \
+            plane.axis_labels()
+    raise SceneError("plane", "a WeightsPlane, RandomPlane, PCAPlane or CustomPlane", plane)
+
+
+def filter_normalized(d: torch.Tensor, theta: torch.Tensor, space: ParamSpace, keep_biases: bool) -> torch.Tensor:
+    """Li et al.'s filter-wise normalisation of a flat direction ``d`` against the point ``theta``."""
+    d = d.clone()
+    for shape, a, b in zip(space.shapes, space.offsets[:-1], space.offsets[1:]):
+        dp, wp = d[a:b].view(*shape) if shape else d[a:b], theta[a:b].view(*shape) if shape else theta[a:b]
+        if len(shape) <= 1:
+            if keep_biases:
+                dp.mul_(wp.norm() / (dp.norm() + 1e-10))
+            else:
+                dp.zero_()
+            continue
+        filters_d, filters_w = dp.reshape(shape[0], -1), wp.reshape(shape[0], -1)
+        scale = filters_w.norm(dim=1, keepdim=True) / (filters_d.norm(dim=1, keepdim=True) + 1e-10)
+        filters_d.mul_(scale)
+    return d
+
+
+def pca_directions(thetas: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """Top two principal directions of theta_t - theta_final, their explained variance shares."""
+    m = torch.as_tensor(thetas, dtype=torch.float64)
+    m = m - m[-1]
+    if len(m) < 3:
+        raise SceneError("plane", "a PCAPlane needs a run of at least 2 steps", len(m) - 1)
+    _, sv, vh = torch.linalg.svd(m, full_matrices=False)
+    dirs = vh[:2].clone()
+    # A deterministic sign: the path starts on the positive side of each axis.
+    signs = torch.sign(m[0] @ dirs.T)
+    dirs *= torch.where(signs == 0, 1.0, signs)[:, None]
+    var = (sv**2).numpy()
+    explained = var[:2] / var.sum() if var.sum() > 0 else np.zeros(2)
+    return dirs[0].float(), dirs[1].float(), explained
+
+
+def _direction(d, space: ParamSpace, field: str) -> torch.Tensor:
+    if isinstance(d, dict):
+        flat = torch.zeros(space.size)
+        for name, value in d.items():
+            if name not in space.names:
+                raise SceneError(field, "a dict keyed by parameter names: " + ", ".join(space.names), name)
+            i = space.names.index(name)
+            value = torch.as_tensor(np.asarray(value), dtype=torch.float32)
+            if tuple(value.shape) != space.shapes[i]:
+                raise SceneError(f"{field}[{name!r}]", f"an array of shape {space.shapes[i]}", tuple(value.shape))
+            flat[space.offsets[i]:space.offsets[i + 1]] = value.reshape(-1)
+        return flat
+    flat = torch.as_tensor(np.asarray(d), dtype=torch.float32).reshape(-1)
+    if flat.numel() != space.size:
+        raise SceneError(field, f"{space.size} values (the model's parameter count)", flat.numel())
+    return flat
 
 
 def project(thetas: np.ndarray, theta0: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +212,14 @@ def fit_axis(lo: float, hi: float, step: float, path: np.ndarray, margin: float,
     return lo + step * np.arange(k0, k1)
 
 
+def span_of(path: np.ndarray, points: int, margin: float) -> np.ndarray:
+    """``points`` coordinates over the path's range widened by ``margin`` of its extent on each side."""
+    finite = path[np.isfinite(path)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (-1.0, 1.0)
+    pad = max(margin * (hi - lo), 1e-3 * max(abs(lo), abs(hi), 1.0))
+    return np.linspace(lo - pad, hi + pad, points)
+
+
 def fit_grid(grid: Grid, traces: list[Trace], memory_mb: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
     grow = grid.fit == "grow"
     # A diverged run flies off towards infinity: the map is not stretched to follow it.
@@ -147,6 +227,10 @@ def fit_grid(grid: Grid, traces: list[Trace], memory_mb: float = float("inf")) -
     if not traces:
         grow = False
         traces = [Trace("", "", np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))]
+    if grid.fit == "path":
+        alphas, betas = (span_of(np.concatenate([getattr(t, k) for t in traces]), grid.points, grid.margin)
+                         for k in ("alpha", "beta"))
+        return alphas, betas
     alphas = fit_axis(*grid.a, grid.step, np.concatenate([t.alpha for t in traces]), grid.margin, grow, grid.max_grow)
     betas = fit_axis(*grid.b, grid.step, np.concatenate([t.beta for t in traces]), grid.margin, grow, grid.max_grow)
     points = alphas.size * betas.size
@@ -157,8 +241,18 @@ def fit_grid(grid: Grid, traces: list[Trace], memory_mb: float = float("inf")) -
     return alphas, betas
 
 
-def compute(scene: Scene, progress: Callable[[str, int, int], Callable[[int], None]] | None = None,
-            device: str = "cpu") -> Landscape:
+def resolve_device(device: str) -> str:
+    """'cuda' or 'auto' use the GPU when torch sees one; without one they fall back to the CPU."""
+    if device in ("cuda", "auto") and torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        warnings.warn("device 'cuda' asked for, but torch sees no GPU: evaluating on the CPU",
+                      RuntimeWarning, stacklevel=3)
+    return "cpu"
+
+
+def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] | None = None,
+            device: str | None = None) -> Landscape:
     """Train every run, build the plane around the first run's end point, evaluate surface and paths.
 
     ``progress(stage, total, unit)`` may return a callback that is told how much work was done.
@@ -169,16 +263,23 @@ def compute(scene: Scene, progress: Callable[[str, int, int], Callable[[int], No
     for i, run in enumerate(scene.runs):
         steps = run.epochs * math.ceil(len(scene.data.x_train) / run.batch_size)
         tick = progress(f"train {run.name}", steps) if progress else None
-        thetas, epoch_ends, diverged_at = train(scene, run, tick)
+        record = train(scene, run, tick)
+        thetas, epoch_ends, diverged_at = record.thetas, record.epoch_ends, record.diverged_at
         if diverged_at >= 0:
             warnings.warn(f"{scene.name}: run {run.name!r} diverged (loss or weights not finite) after step "
                           f"{diverged_at}; its path stops there", RuntimeWarning, stacklevel=2)
         runs.append((run, thetas, epoch_ends, diverged_at, run.color or colors[i % len(colors)]))
+        if i == 0:
+            trained = record.model
 
-    model = build_model(scene)
+    # The first run's trained module is the template: its buffers (BatchNorm's running statistics) are
+    # those of the plane's centre, as in Li et al.; its parameters are replaced point by point.
+    model = trained.eval()
     space = ParamSpace(model)
-    theta0, d1, d2 = plane_basis(scene.plane, space, runs[0][1][-1])
-    evaluator = Evaluator(model, loss, scene.data.x_test, scene.data.y_test, scene.memory_mb, device)
+    theta0, d1, d2, labels = plane_basis(scene.plane, space, runs[0][1], model)
+    x, y = (scene.data.x_test, scene.data.y_test) if scene.evaluate_on == "test" else \
+        (scene.data.x_train, scene.data.y_train)
+    evaluator = Evaluator(model, loss, x, y, scene.memory_mb, resolve_device(device or scene.device))
 
     traces = []
     for run, thetas, epoch_ends, diverged_at, color in runs:
@@ -190,6 +291,6 @@ def compute(scene: Scene, progress: Callable[[str, int, int], Callable[[int], No
     surface = evaluator.over_plane(theta0, d1, d2, alphas, betas, tick)
     return Landscape(
         alphas=alphas, betas=betas, loss=surface, traces=traces,
-        axis_labels=scene.plane.axis_labels(), loss_name=scene.loss,
+        axis_labels=tuple(labels), loss_name=scene.loss,
         epochs=max(r.epochs for r in scene.runs),
     )

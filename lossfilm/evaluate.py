@@ -22,7 +22,7 @@ from .losses import Loss
 
 # Temporaries per activation element (forward value, the op's output, loss intermediates), in bytes.
 _BYTES_PER_ACTIVATION = 4 * 4
-_MIN_CHUNK = 64
+_MIN_CHUNK = 256  # points per pass: fewer rows per pass rather than fewer points
 
 
 def keep_freed_memory() -> None:
@@ -137,16 +137,25 @@ def stacked_forward(model: nn.Sequential, params: dict[str, torch.Tensor], x: to
         if isinstance(layer, nn.Linear):
             w = params[f"{name}.weight"]  # (K, out, in)
             b = params.get(f"{name}.bias")  # (K, out) or None
+            if h.dim() == 2:
+                # Shared rows: one GEMM for all K parameter sets, [W b] @ [x 1]^T. Several times faster
+                # than K small products or broadcast multiplies.
+                k, out_f = w.shape[0], w.shape[1]
+                if b is not None:
+                    w = torch.cat([w, b[:, :, None]], 2)
+                    h = torch.cat([h, h.new_ones(len(h), 1)], 1)
+                if out_f == 1:  # (K, R) rows: contiguous as (K, R, 1) for the elementwise work after
+                    h = (w.reshape(k, -1) @ h.T).view(k, len(h), 1)
+                else:  # (R, K*out) viewed as (K, R, out): measured 3x faster than the other layout here
+                    h = (h @ w.reshape(k * out_f, -1).T).view(len(h), k, out_f).transpose(0, 1)
+                continue
             if layer.in_features <= _SMALL_INNER:
-                hk = h.unsqueeze(0) if h.dim() == 2 else h  # (1 or K, R, in)
-                out = hk[:, :, :1] * w[:, None, :, 0]
+                out = h[:, :, :1] * w[:, None, :, 0]
                 for i in range(1, layer.in_features):
-                    out = out + hk[:, :, i:i + 1] * w[:, None, :, i]
-            elif h.dim() == 2:
-                out = torch.matmul(h, w.transpose(1, 2))
+                    out = out + h[:, :, i:i + 1] * w[:, None, :, i]
+                h = out if b is None else out + b[:, None, :]
             else:
-                out = torch.bmm(h, w.transpose(1, 2))
-            h = out if b is None else out + b[:, None, :]
+                h = torch.bmm(h, w.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None, :], h, w.transpose(1, 2))
         else:
             fn = _ELEMENTWISE[type(layer)]
             h = layer(h) if fn is None or h is x else fn(h)  # never write into the caller's rows
@@ -238,13 +247,13 @@ class Evaluator:
         a = torch.as_tensor(alphas, dtype=torch.float32)
         b = torch.as_tensor(betas, dtype=torch.float32)
         bb, aa = torch.meshgrid(b, a, indexing="ij")
-        coords = torch.stack([aa.reshape(-1), bb.reshape(-1)], 1)
+        coords = torch.stack([aa.reshape(-1), bb.reshape(-1)], 1).to(self.device)
+        theta0, d1, d2 = (t.to(self.device) for t in (theta0, d1, d2))
         out = np.empty(len(coords), dtype=np.float64)
         with torch.no_grad():
             for start in range(0, len(coords), self.chunk):
                 c = coords[start:start + self.chunk]
-                thetas = theta0 + c[:, :1] * d1 + c[:, 1:] * d2
-                out[start:start + len(c)] = self._chunk(thetas.to(self.device))
+                out[start:start + len(c)] = self._chunk(theta0 + c[:, :1] * d1 + c[:, 1:] * d2)
                 if progress is not None:
                     progress(len(c))
         return out.reshape(len(betas), len(alphas))

@@ -126,6 +126,82 @@ class WeightsPlane:
 
 
 _PARAM_REF = re.compile(r"[A-Za-z0-9_.]+(\[\d+\])?")
+_CENTERS = ("final", "start")
+
+
+def _center(value: Any) -> str:
+    if value not in _CENTERS:
+        raise SceneError("plane.center", "'final' (the first run's end point) or 'start'", value)
+    return value
+
+
+@dataclass(frozen=True)
+class RandomPlane:
+    """Two Gaussian directions with filter-wise normalisation (Li et al. 2018): each filter of a direction
+    (a row of a Linear weight, an output channel of a convolution) is scaled to the norm of the same filter
+    of the centre point. One-dimensional parameters (biases, normalisation layers) are zero in both
+    directions unless ``keep_biases``, then normalised as one filter each."""
+
+    seed: int = 0
+    keep_biases: bool = False
+    center: str = "final"
+    labels: tuple[str, str] = ("α (random direction 1)", "β (random direction 2)")
+
+    def __post_init__(self) -> None:
+        _integer(self.seed, "plane.seed", minimum=0)
+        _center(self.center)
+
+    def axis_labels(self) -> tuple[str, str]:
+        return self.labels
+
+
+@dataclass(frozen=True)
+class PCAPlane:
+    """The top two principal components of theta_t - theta_final over the first run's recorded path;
+    each axis label shows the share of the path's variance it explains."""
+
+    center: str = "final"
+
+    def __post_init__(self) -> None:
+        _center(self.center)
+
+    def axis_labels(self) -> tuple[str, str]:
+        return ("PC1", "PC2")
+
+
+@dataclass(frozen=True, eq=False)
+class CustomPlane:
+    """Two given directions: flat arrays of the model's parameter count, or dicts of parameter name ->
+    array shaped like that parameter (missing names are zero)."""
+
+    d1: Any
+    d2: Any
+    center: str = "final"
+    labels: tuple[str, str] = ("α", "β")
+
+    def __post_init__(self) -> None:
+        for part in ("d1", "d2"):
+            if not isinstance(getattr(self, part), (dict, np.ndarray, list, tuple)) and not hasattr(
+                    getattr(self, part), "numpy"):
+                raise SceneError(f"plane.{part}", "an array or a dict of parameter name -> array",
+                                 type(getattr(self, part)).__name__)
+        _center(self.center)
+
+    def axis_labels(self) -> tuple[str, str]:
+        return self.labels
+
+    def __repr__(self) -> str:  # part of the cache key: the directions' values, not their identity
+        import hashlib
+
+        h = hashlib.sha256()
+        for d in (self.d1, self.d2):
+            items = sorted(d.items()) if isinstance(d, dict) else [("", d)]
+            for k, v in items:
+                h.update(k.encode() + np.ascontiguousarray(np.asarray(v, dtype=np.float32)).tobytes())
+        return f"CustomPlane({h.hexdigest()[:16]}, center={self.center!r}, labels={self.labels!r})"
+
+
+PLANES = (WeightsPlane, RandomPlane, PCAPlane, CustomPlane)
 
 
 @dataclass(frozen=True)
@@ -144,6 +220,13 @@ class Grid:
     margin: float = 0.1
     max_grow: float = 1.0
     max_points: int = 1_000_000
+    points: int = 0  # with fit="path": points per axis
+
+    @classmethod
+    def around_paths(cls, points: int = 100, margin: float = 0.25) -> "Grid":
+        """A ``points`` x ``points`` grid over the paths' bounding box widened by ``margin`` of its extent
+        (on each side): the natural grid for a PCA plane, whose coordinates are not known in advance."""
+        return cls(fit="path", points=points, margin=margin)
 
     def __post_init__(self) -> None:
         step = _number(self.step, "grid.step", positive=True)
@@ -156,8 +239,10 @@ class Grid:
             if lo >= hi:
                 raise SceneError(f"grid.{part}", "lo < hi", rng)
             object.__setattr__(self, part, (lo, hi))
-        if self.fit not in ("grow", "fixed"):
-            raise SceneError("grid.fit", "'grow' or 'fixed'", self.fit)
+        if self.fit not in ("grow", "fixed", "path"):
+            raise SceneError("grid.fit", "'grow', 'fixed' or 'path'", self.fit)
+        if self.fit == "path":
+            _integer(self.points, "grid.points", minimum=2)
         object.__setattr__(self, "margin", _number(self.margin, "grid.margin", minimum=0))
         object.__setattr__(self, "max_grow", _number(self.max_grow, "grid.max_grow", minimum=0))
         _integer(self.max_points, "grid.max_points", minimum=4)
@@ -173,6 +258,8 @@ class Grid:
             n = (hi - lo) / self.step
             return max(0, math.ceil(n)) if math.isfinite(n) else 2**62
 
+        if self.fit == "path":
+            return self.points, self.points
         return count(*self.b), count(*self.a)
 
 
@@ -224,7 +311,7 @@ class Scene:
     data: Data
     model: Callable[[], Any]
     runs: tuple[Run, ...] = (Run(),)
-    plane: WeightsPlane | None = None
+    plane: WeightsPlane | RandomPlane | PCAPlane | CustomPlane | None = None
     grid: Grid = Grid()
     loss: str = "mse"
     init: Mapping[str, float] | None = None
@@ -234,6 +321,8 @@ class Scene:
     duration: float = 8.0
     fps: int | None = None
     memory_mb: float = 256.0
+    evaluate_on: str = "test"
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.name):
@@ -246,8 +335,12 @@ class Scene:
         if not runs or not all(isinstance(r, Run) for r in runs):
             raise SceneError("runs", "one or more lossfilm Run objects", self.runs)
         object.__setattr__(self, "runs", runs)
-        if not isinstance(self.plane, WeightsPlane):
-            raise SceneError("plane", "a plane such as WeightsPlane('0.weight', '2.weight')", self.plane)
+        if not isinstance(self.plane, PLANES):
+            raise SceneError("plane", "a WeightsPlane, RandomPlane, PCAPlane or CustomPlane", self.plane)
+        if self.evaluate_on not in ("test", "train"):
+            raise SceneError("evaluate_on", "'test' or 'train'", self.evaluate_on)
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise SceneError("device", "'cpu', 'cuda' or 'auto'", self.device)
         if not isinstance(self.grid, Grid):
             raise SceneError("grid", "a lossfilm Grid", self.grid)
         if self.loss not in LOSSES:
