@@ -73,6 +73,12 @@ def gif_from_video(video: Path, path: Path, fps: int) -> Path:
         ["-i", str(video), *GIFWriter.graph_args(fps, None), str(tmp)], "gif"))
 
 
+def webm_from_video(video: Path, path: Path) -> Path:
+    """A WebM transcoded from a finished video with WebMWriter's settings."""
+    return _publish(part_path(path), path, lambda tmp: _ffmpeg(
+        ["-i", str(video), "-an", *WebMWriter.vp9_args(), str(tmp)], "webm"))
+
+
 def clean_stale_parts(folder: Path) -> list[Path]:
     """Remove temporary files that a killed render (SIGKILL, power loss) left behind: those whose
     writing process no longer exists. A render running beside us keeps its own."""
@@ -231,4 +237,49 @@ class GIFWriter(Writer):
         return ["-vf", graph, "-loop", "0"]
 
 
-WRITERS: dict[str, type[Writer]] = {"mp4": MP4Writer, "gif": GIFWriter}
+class WebMWriter(Writer):
+    """VP9 in WebM, for pages that prefer an open codec; yuv420p plays everywhere VP9 does."""
+
+    ext = "webm"
+
+    def output_args(self) -> list[str]:
+        return self.vp9_args()
+
+    @staticmethod
+    def vp9_args() -> list[str]:
+        return ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-deadline", "realtime",
+                "-cpu-used", "8", "-pix_fmt", "yuv420p"]
+
+
+class PosterWriter(Writer):
+    """A poster PNG: the clip's last frame, kept in memory (one frame) and written when the clip ends."""
+
+    ext = "png"
+
+    def setup(self) -> "Writer":
+        self._last = None
+        return self
+
+    def grab_frame(self, rgba) -> None:
+        self._last = bytes(rgba)
+        self.frames += 1
+
+    def finish(self) -> Path:
+        import matplotlib.image
+        import numpy as np
+
+        w, h = self.size
+        try:
+            matplotlib.image.imsave(self.tmp, np.frombuffer(self._last, np.uint8).reshape(h, w, 4)[..., :3],
+                                    format="png")
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise RenderError(f"png: could not write {self.path}: {exc.strerror}") from None
+        return self.path
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+WRITERS: dict[str, type[Writer]] = {"mp4": MP4Writer, "gif": GIFWriter, "webm": WebMWriter, "png": PosterWriter}

@@ -287,7 +287,7 @@ class Style:
 
     theme: str = "dark"
     cmap: str = "viridis"
-    path_colors: tuple[str, ...] = ("#ff4d6d", "#ffb703", "#4cc9f0", "#f72585", "#ffffff")
+    path_colors: tuple[str, ...] = ("#ff4d6d", "#ffb703", "#4cc9f0", "#c77dff", "#ffffff")
     title: str | None = None
     subtitle: str | None = None
     floor: bool = True

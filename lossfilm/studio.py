@@ -14,7 +14,8 @@ from typing import Callable, Sequence
 from . import cache as landscape_cache
 from .compute import compute
 from .landscape import Landscape
-from .encode import WRITERS, Writer, clean_stale_parts, gif_from_video, join_segments, part_path
+from .encode import (WRITERS, PosterWriter, Writer, clean_stale_parts, gif_from_video, join_segments, part_path,
+                     webm_from_video)
 from .executor import local, split
 from .errors import BadInput, SceneError
 from .paint import Look, Painter
@@ -261,6 +262,14 @@ class Film:
                 outputs["mp4"] = str(master)
             if "gif" in self.formats:
                 outputs["gif"] = str(gif_from_video(master, self.target("gif"), self.fps))
+            if "webm" in self.formats:
+                outputs["webm"] = str(webm_from_video(master, self.target("webm")))
+            if "png" in self.formats:  # the poster is painted here, not decoded from the lossy film
+                poster = PosterWriter(self.target("png"), (self.look.width, self.look.height), self.fps).setup()
+                painter = Painter(self.landscape, self.plan, self.style, self.look)
+                poster.grab_frame(painter.paint(len(self.plan) - 1))
+                painter.close()
+                outputs["png"] = str(poster.finish())
             t_encode = time.perf_counter() - t
         finally:
             for seg in segments:
