@@ -4,9 +4,9 @@ scene -> compute -> plan -> paint -> encode; see DESIGN.md. Scene files import t
 """
 import importlib
 
-from .scene import Camera, CustomPlane, Data, Grid, PCAPlane, RandomPlane, Run, Scene, Style, WeightsPlane
+from .scene import Camera, CustomPlane, Data, Grid, Move, PCAPlane, RandomPlane, Run, Scene, Style, WeightsPlane
 
-__all__ = ["Camera", "CustomPlane", "Data", "Grid", "PCAPlane", "RandomPlane", "Run", "Scene", "Style", "WeightsPlane",
+__all__ = ["Camera", "CustomPlane", "Data", "Grid", "Move", "PCAPlane", "RandomPlane", "Run", "Scene", "Style", "WeightsPlane",
            "datasets", "models", "render"]
 
 

@@ -29,11 +29,37 @@ class FramePlan:
         return len(self.azimuth)
 
 
+def _ease(u: np.ndarray, kind: str) -> np.ndarray:
+    return u if kind == "linear" else 0.5 - 0.5 * np.cos(np.pi * u)
+
+
 def camera_path(camera: Camera, frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A steady orbit: ``turns`` full turns over the clip, ending where a loop would restart."""
-    t = np.arange(frames) / max(frames, 1)
-    azimuth = camera.azimuth + 360.0 * camera.turns * t
-    return azimuth, np.full(frames, camera.elevation), np.full(frames, camera.zoom)
+    """Azimuth, elevation and zoom per frame.
+
+    Without moves: a steady orbit of ``turns`` over the clip, ending where a loop would restart. With
+    moves: each segment takes its share of the clip (its seconds over their sum) and eases from where
+    the last one ended; the last frame shows the end of the last move.
+    """
+    if not camera.moves:
+        t = np.arange(frames) / max(frames, 1)
+        return (camera.azimuth + 360.0 * camera.turns * t, np.full(frames, camera.elevation),
+                np.full(frames, camera.zoom))
+    t = np.arange(frames) / max(frames - 1, 1)
+    bounds = np.concatenate([[0.0], np.cumsum([m.seconds for m in camera.moves])])
+    bounds /= bounds[-1]
+    azimuth, elevation, zoom = np.empty(frames), np.empty(frames), np.empty(frames)
+    az0, el0, zo0 = camera.azimuth, camera.elevation, camera.zoom
+    for k, move in enumerate(camera.moves):
+        a, b = bounds[k], bounds[k + 1]
+        inside = (t >= a) & ((t < b) | (k == len(camera.moves) - 1))
+        u = _ease(np.clip((t[inside] - a) / (b - a), 0, 1), move.ease)
+        el1 = el0 if move.elevation is None else move.elevation
+        zo1 = zo0 if move.zoom is None else move.zoom
+        azimuth[inside] = az0 + 360.0 * move.turns * u
+        elevation[inside] = el0 + (el1 - el0) * u
+        zoom[inside] = zo0 + (zo1 - zo0) * u
+        az0, el0, zo0 = az0 + 360.0 * move.turns, el1, zo1
+    return azimuth, elevation, zoom
 
 
 def path_steps(step_counts: list[int], frames: int, grow_share: float = GROW_SHARE) -> np.ndarray:

@@ -264,15 +264,43 @@ class Grid:
 
 
 @dataclass(frozen=True)
+class Move:
+    """One segment of a camera move: over ``seconds``, turn by ``turns`` orbits and ease elevation and
+    zoom to the given values (None keeps them). ``Move(2)`` alone holds still for two seconds."""
+
+    seconds: float
+    turns: float = 0.0
+    elevation: float | None = None
+    zoom: float | None = None
+    ease: str = "in_out"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seconds", _number(self.seconds, "camera.moves.seconds", positive=True))
+        object.__setattr__(self, "turns", _number(self.turns, "camera.moves.turns"))
+        if self.elevation is not None and not -90 <= _number(self.elevation, "camera.moves.elevation") <= 90:
+            raise SceneError("camera.moves.elevation", "degrees between -90 and 90", self.elevation)
+        if self.zoom is not None:
+            _number(self.zoom, "camera.moves.zoom", positive=True)
+        if self.ease not in ("linear", "in_out"):
+            raise SceneError("camera.moves.ease", "'linear' or 'in_out'", self.ease)
+
+
+@dataclass(frozen=True)
 class Camera:
-    """How the film is seen: start azimuth, elevation, and turns of orbit over the clip."""
+    """How the film is seen: start azimuth, elevation and zoom, then either ``turns`` of steady orbit over
+    the clip (the default: one) or a list of ``moves``, whose durations are scaled to fill the clip."""
 
     azimuth: float = -60.0
     elevation: float = 32.0
     turns: float = 1.0
     zoom: float = 1.0
+    moves: tuple[Move, ...] = ()
 
     def __post_init__(self) -> None:
+        moves = tuple(self.moves)
+        if not all(isinstance(m, Move) for m in moves):
+            raise SceneError("camera.moves", "a list of Move(seconds, turns, elevation, zoom)", self.moves)
+        object.__setattr__(self, "moves", moves)
         object.__setattr__(self, "azimuth", _number(self.azimuth, "camera.azimuth"))
         object.__setattr__(self, "elevation", _number(self.elevation, "camera.elevation"))
         if not -90 <= self.elevation <= 90:

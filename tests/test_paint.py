@@ -69,3 +69,31 @@ def test_text_sprites_put_ink_where_asked():
     blank = frame.copy()
     line.paste(frame, "12", 10, 55)
     assert (frame[..., 0] != blank[..., 0]).any() and frame[..., 1].max() == blank[..., 1].max()
+
+
+def test_camera_moves_follow_their_keyframes_with_easing():
+    from lossfilm.scene import Move
+
+    cam = Camera(azimuth=0, elevation=30, zoom=1,
+                 moves=(Move(2, turns=0.5), Move(1, elevation=60), Move(1, zoom=2), Move(1)))
+    az, el, zoom = camera_path(cam, 101)  # t = i / 100; segment ends at 0.4, 0.6, 0.8, 1.0
+    assert az[0] == 0 and el[0] == 30 and zoom[0] == 1
+    assert az[40] == pytest.approx(180) and el[40] == 30  # the orbit is done, elevation untouched
+    assert az[20] == pytest.approx(90)  # eased: half way in time is half way in angle...
+    assert az[10] < 45  # ...but slow at the start
+    assert el[60] == pytest.approx(60) and zoom[60] == 1
+    assert zoom[80] == pytest.approx(2)
+    assert (az[80:] == az[80]).all() and (el[80:] == 60).all() and (zoom[80:] == 2).all()  # the hold
+    assert np.all(np.diff(az) >= 0) and np.all(np.diff(el) >= 0)
+
+
+def test_camera_move_validation():
+    from lossfilm.errors import SceneError
+    from lossfilm.scene import Move
+
+    with pytest.raises(SceneError, match="camera.moves.seconds"):
+        Move(0)
+    with pytest.raises(SceneError, match="camera.moves.elevation"):
+        Move(1, elevation=120)
+    with pytest.raises(SceneError, match="camera.moves"):
+        Camera(moves=("orbit",))
