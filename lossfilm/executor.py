@@ -70,7 +70,7 @@ def _worker_init() -> None:
     # removes its temporary file, instead of dying and leaving ffmpeg to finish an orphaned file.
     signal.signal(signal.SIGTERM, _stop)
     # Import the painter now, while the parent is still loading or computing the landscape.
-    import lossfilm.segments  # noqa: F401
+    import lossfilm.segments  # noqa: F401  (imported for its side effect: loaded before the first task)
 
 
 def default_jobs() -> int:

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot; we never use pyplot state
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LightSource, Normalize, to_rgba
+from matplotlib.colors import LightSource, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
@@ -208,30 +208,25 @@ class StaticLayer:
     def __init__(self, look: Look):
         self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi, facecolor=(0, 0, 0, 0))
         self.canvas = FigureCanvasAgg(self.fig)
-        self.patches: list[tuple[slice, slice, np.ndarray, np.ndarray]] = []
+        self.patches: list[tuple[int, int, Sprite]] = []
 
     def bake(self) -> "StaticLayer":
         self.canvas.draw()
         rgba = np.asarray(self.canvas.buffer_rgba())
         ink = rgba[..., 3] > 0
-        rows, cols = np.nonzero(ink.any(1))[0], np.nonzero(ink.any(0))[0]
+        rows = np.nonzero(ink.any(1))[0]
         # One patch per horizontal band of ink keeps the pasted area (and its cost) small.
-        if rows.size:
-            bands = np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1)
-            for band in bands:
-                r = slice(band[0], band[-1] + 1)
-                c_ink = np.nonzero(ink[r].any(0))[0]
-                c = slice(c_ink[0], c_ink[-1] + 1)
-                patch = rgba[r, c].astype(np.float32)
-                self.patches.append((r, c, patch[..., :3], patch[..., 3:] / 255.0))
+        for band in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1) if rows.size else []:
+            r0, r1 = band[0], band[-1] + 1
+            cols = np.nonzero(ink[r0:r1].any(0))[0]
+            c0, c1 = cols[0], cols[-1] + 1
+            self.patches.append((c0, r0, Sprite(rgba[r0:r1, c0:c1].copy(), 0.0, 0.0)))
         self.fig.clear()
         return self
 
     def paste(self, frame: np.ndarray) -> None:
-        """Alpha-composite the baked ink onto an RGBA frame in place (both straight, not premultiplied)."""
-        for r, c, rgb, alpha in self.patches:
-            below = frame[r, c, :3]
-            below[...] = (rgb * alpha + below * (1.0 - alpha) + 0.5).astype(np.uint8)
+        for x, y, sprite in self.patches:
+            sprite.paste(frame, x, y)
 
 
 class Painter:

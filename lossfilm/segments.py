@@ -17,14 +17,28 @@ from .scene import Style
 
 
 @dataclass
-class SegmentTask:
-    key: str  # one render: tasks with the same key share a worker's figure
+class Picture:
+    """What every frame of one film is painted from and how it is encoded: all that travels to a worker."""
+
     landscape: Landscape
     plan: FramePlan
     style: Style
     look: Look
     fps: int
     quality: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.look.width, self.look.height
+
+    def painter(self) -> Painter:
+        return Painter(self.landscape, self.plan, self.style, self.look)
+
+
+@dataclass
+class SegmentTask:
+    key: str  # one render: tasks with the same key share a worker's figure
+    picture: Picture
     start: int
     stop: int
     path: str
@@ -48,14 +62,14 @@ def _painter(task: SegmentTask) -> Painter:
         for old in _painters.values():
             old.close()
         _painters.clear()
-        painter = _painters[task.key] = Painter(task.landscape, task.plan, task.style, task.look)
+        painter = _painters[task.key] = task.picture.painter()
     return painter
 
 
 def paint_segment(task: SegmentTask) -> SegmentResult:
     painter = _painter(task)
-    writer = MP4Writer(Path(task.path), (task.look.width, task.look.height), task.fps, task.quality,
-                       owner=task.owner)
+    pic = task.picture
+    writer = MP4Writer(Path(task.path), pic.size, pic.fps, pic.quality, owner=task.owner)
     paint_s = encode_s = 0.0
     try:
         writer.setup()

@@ -18,10 +18,10 @@ from .encode import (WRITERS, PosterWriter, Writer, clean_stale_parts, gif_from_
                      webm_from_video)
 from .executor import local, split
 from .errors import BadInput, SceneError
-from .paint import Look, Painter
-from .plan import FramePlan, plan
-from .scene import Scene, Style
-from .segments import SegmentTask, paint_segment
+from .paint import Look
+from .plan import plan
+from .scene import Scene
+from .segments import Picture, SegmentTask, paint_segment
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
         t_compute = time.perf_counter() - t0
         frame_plan = plan(landscape, scene.camera, frames)
         look = Look(width, height, preset.surface_quads)
-        film = Film(scene.name, landscape, frame_plan, scene.style, look, fps, quality, out, formats)
+        film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats)
         if segmented:
             outputs, t_paint, t_encode = film.in_segments(jobs, executor, bar)
         else:
@@ -191,12 +191,7 @@ class Film:
     """One film to make from computed numbers: the two ways of making it share everything else."""
 
     name: str
-    landscape: Landscape
-    plan: FramePlan
-    style: Style
-    look: Look
-    fps: int
-    quality: str
+    picture: Picture
     out: Path
     formats: list[str]
 
@@ -205,15 +200,15 @@ class Film:
 
     def streamed(self, bar) -> tuple[dict[str, str], float, float]:
         """One painter in this process streaming every frame into one ffmpeg per format."""
-        painter = Painter(self.landscape, self.plan, self.style, self.look)
-        size = (self.look.width, self.look.height)
-        writers: list[Writer] = [WRITERS[f](self.target(f), size, self.fps, self.quality) for f in self.formats]
+        pic = self.picture
+        painter = pic.painter()
+        writers: list[Writer] = [WRITERS[f](self.target(f), pic.size, pic.fps, pic.quality) for f in self.formats]
         t_paint = t_encode = 0.0
-        tick = bar("paint", len(self.plan)) if bar else None
+        tick = bar("paint", len(pic.plan)) if bar else None
         try:
             for w in writers:
                 w.setup()
-            for i in range(len(self.plan)):
+            for i in range(len(pic.plan)):
                 t = time.perf_counter()
                 rgba = painter.paint(i)
                 t_paint += time.perf_counter() - t
@@ -240,10 +235,11 @@ class Film:
         owner = os.getpid()
         key = f"{self.name}-{owner}-{time.time_ns()}"
         # A few segments per worker: progress to show, and a fast worker takes more of them.
-        ranges = split(len(self.plan), min(jobs * SEGMENTS_PER_WORKER, len(self.plan) // MIN_SEGMENT_FRAMES or 1))
+        pic = self.picture
+        frames = len(pic.plan)
+        ranges = split(frames, min(jobs * SEGMENTS_PER_WORKER, frames // MIN_SEGMENT_FRAMES or 1))
         # Segments and a GIF-only master are temporary files of this render: hidden, named with our pid.
-        tasks = [SegmentTask(key, self.landscape, self.plan, self.style, self.look, self.fps, self.quality, a, b,
-                             str(part_path(self.out / f"{self.name}-seg{k:04d}.mp4", owner)), owner)
+        tasks = [SegmentTask(key, pic, a, b, str(part_path(self.out / f"{self.name}-seg{k:04d}.mp4", owner)), owner)
                  for k, (a, b) in enumerate(ranges)]
         segments = [Path(t.path) for t in tasks] + [part_path(Path(t.path), owner) for t in tasks]
         master = (self.target("mp4") if "mp4" in self.formats
@@ -261,13 +257,13 @@ class Film:
             if "mp4" in self.formats:
                 outputs["mp4"] = str(master)
             if "gif" in self.formats:
-                outputs["gif"] = str(gif_from_video(master, self.target("gif"), self.fps))
+                outputs["gif"] = str(gif_from_video(master, self.target("gif"), pic.fps))
             if "webm" in self.formats:
                 outputs["webm"] = str(webm_from_video(master, self.target("webm")))
             if "png" in self.formats:  # the poster is painted here, not decoded from the lossy film
-                poster = PosterWriter(self.target("png"), (self.look.width, self.look.height), self.fps).setup()
-                painter = Painter(self.landscape, self.plan, self.style, self.look)
-                poster.grab_frame(painter.paint(len(self.plan) - 1))
+                poster = PosterWriter(self.target("png"), pic.size, pic.fps).setup()
+                painter = pic.painter()
+                poster.grab_frame(painter.paint(frames - 1))
                 painter.close()
                 outputs["png"] = str(poster.finish())
             t_encode = time.perf_counter() - t

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lossfilm import Grid, losses
-from lossfilm.compute import Trace, build_model, compute, fit_axis, train
+from lossfilm.compute import build_model, compute, fit_axis, train
 from lossfilm.evaluate import Evaluator
 
 SUB = np.array([-2.0, -1.35, -0.6, -0.05, 0.0, 0.4, 1.1, 1.95])

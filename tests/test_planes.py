@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from lossfilm import CustomPlane, PCAPlane, RandomPlane, losses, models
+from lossfilm import CustomPlane, losses, models
 from lossfilm.compute import filter_normalized, pca_directions, plane_basis, project
 from lossfilm.evaluate import Evaluator, ParamSpace
 from lossfilm.scene_loader import load_scenes

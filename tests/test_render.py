@@ -1,6 +1,5 @@
 """Films: frame counts, sizes, codecs, the path's pixels, atomic writes."""
 import os
-from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np

@@ -91,7 +91,7 @@ def test_a_write_failure_mid_render_exits_1_with_the_reason_and_no_file(tmp_path
 def test_a_corrupted_cache_file_is_recomputed_with_a_warning(tmp_path, article):
     import dataclasses
 
-    from lossfilm import cache
+
     from lossfilm.studio import landscape_for
 
     scene = dataclasses.replace(article, runs=[dataclasses.replace(article.runs[0], epochs=1)])
