@@ -2,9 +2,11 @@
 two calls (``run`` a function over tasks, in order; ``abort`` everything). No rendering logic here."""
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 from typing import Callable, Sequence
 
 
@@ -69,6 +71,13 @@ def _worker_init() -> None:
     # terminate() sends SIGTERM: unwind like an exception, so the task's clean-up stops its ffmpeg and
     # removes its temporary file, instead of dying and leaving ffmpeg to finish an orphaned file.
     signal.signal(signal.SIGTERM, _stop)
+    # If the render is killed outright (SIGKILL), its fork server exits and the kernel sends us SIGTERM:
+    # a worker never outlives its render and never publishes a segment after the next render cleaned up.
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
     # Import the painter now, while the parent is still loading or computing the landscape.
     import lossfilm.segments  # noqa: F401  (imported for its side effect: loaded before the first task)
 
