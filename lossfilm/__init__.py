@@ -7,7 +7,7 @@ import importlib
 from .scene import Camera, CustomPlane, Data, Grid, Move, PCAPlane, RandomPlane, Run, Scene, Style, WeightsPlane
 
 __all__ = ["Camera", "CustomPlane", "Data", "Grid", "Move", "PCAPlane", "RandomPlane", "Run", "Scene", "Style", "WeightsPlane",
-           "datasets", "models", "render"]
+           "datasets", "models", "render", "render_files", "show"]
 
 
 def __getattr__(name):
@@ -22,3 +22,17 @@ def render(*args, **kwargs):
     from .studio import render as _render
 
     return _render(*args, **kwargs)
+
+
+def render_files(*args, **kwargs):
+    """Render every scene of some scene files; see :func:`lossfilm.studio.render_files`."""
+    from .studio import render_files as _render_files
+
+    return _render_files(*args, **kwargs)
+
+
+def show(*args, **kwargs):
+    """Show a rendered film inline in a notebook; see :func:`lossfilm.notebook.show`."""
+    from .notebook import show as _show
+
+    return _show(*args, **kwargs)

@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
                    help="low 854x480@15, medium 1280x720@30 (default), high 1920x1080@60, 4k 3840x2160@60")
     p.add_argument("--format", nargs="+", default=["mp4", "gif"], choices=list(WRITERS), metavar="FMT",
                    help=f"output formats, any of: {' '.join(WRITERS)} (default: mp4 gif)")
+    p.add_argument("--max-mb", type=_positive_float, default=2.0, metavar="N",
+                   help="keep the GIF under N MB by lowering fps, then width, then colours (default: 2)")
     p.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (overrides the preset)")
     p.add_argument("--fps", type=_positive_int, help="frames per second (overrides preset and scene)")
     p.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="clip length (overrides the scene)")
@@ -151,7 +153,7 @@ def _render_all(args, work, workers, pool, progress, render) -> int:
         try:
             result = render(scene, quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                             duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                            progress=progress, size=args.size, jobs=workers, executor=pool)
+                            progress=progress, size=args.size, jobs=workers, executor=pool, max_mb=args.max_mb)
         except SceneError as exc:
             raise exc.at(f"{source} (scene {scene.name!r})") from None
         except BadInput as exc:
@@ -162,6 +164,8 @@ def _render_all(args, work, workers, pool, progress, render) -> int:
             print(f"error: {source}: {scene.name}: {exc}", file=sys.stderr)
             failed += 1
             continue
+        for note in result.notes:
+            print(f"note: {scene.name}: {note}", file=sys.stderr)
         if args.json:
             print(json.dumps(result.as_json()), flush=True)
         else:

@@ -67,10 +67,39 @@ def join_segments(segments: list[Path], path: Path) -> Path:
         listing.unlink(missing_ok=True)
 
 
-def gif_from_video(video: Path, path: Path, fps: int) -> Path:
-    """A GIF made from a finished video with the same palette pass as GIFWriter."""
-    return _publish(part_path(path), path, lambda tmp: _ffmpeg(
-        ["-i", str(video), *GIFWriter.graph_args(fps, None), str(tmp)], "gif"))
+# What gives way, in order, when a GIF is over its budget: frame rate, then width, then colours
+# (fewer colours band first, so they go last).
+GIF_LADDER = (("fps", 12), ("fps", 10), ("fps", 8), ("width", 400), ("width", 360), ("width", 320),
+              ("width", 280), ("width", 240), ("colors", 128), ("colors", 64))
+
+
+def gif_from_video(video: Path, path: Path, fps: int, max_mb: float | None = None) -> tuple[Path, list[str]]:
+    """A GIF made from a finished video with GIFWriter's palette pass, kept under ``max_mb`` megabytes
+    by stepping down GIF_LADDER. Returns the path and notes saying what had to give."""
+    setting = {"fps": min(fps, GIF_MAX_FPS), "width": GIF_WIDTH, "colors": 256}
+    tries = [dict(setting)]
+    for key, value in GIF_LADDER:
+        if value < setting[key]:
+            setting[key] = value
+            tries.append(dict(setting))
+    tmp = part_path(path)
+    budget = None if max_mb is None else max_mb * 2**20
+    try:
+        for n, t in enumerate(tries):
+            _ffmpeg(["-i", str(video), *GIFWriter.graph_args(t["fps"], t["width"], t["colors"]), str(tmp)], "gif")
+            size = tmp.stat().st_size
+            if budget is None or size <= budget:
+                break
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    notes = []
+    if n:
+        notes.append(f"gif: {t['fps']} fps, {t['width']} px wide, {t['colors']} colours "
+                     f"to stay under {max_mb:g} MB ({size / 2**20:.2f} MB)")
+    if budget is not None and size > budget:
+        notes.append(f"gif: could not get under {max_mb:g} MB; the smallest try is {size / 2**20:.2f} MB")
+    return path, notes
 
 
 def webm_from_video(video: Path, path: Path) -> Path:
@@ -89,7 +118,7 @@ def clean_stale_parts(folder: Path) -> list[Path]:
         m = _PART.match(path.name)
         if m and not _alive(int(m["pid"])):
             try:
-                path.unlink()
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
                 removed.append(path)
             except OSError:
                 pass
@@ -129,11 +158,14 @@ class Writer:
     def output_args(self) -> list[str]:
         raise NotImplementedError
 
+    def _target(self) -> str:
+        return str(self.tmp)
+
     def setup(self) -> "Writer":
         w, h = self.size
         cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error",
                "-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
-               "-an", *self.output_args(), str(self.tmp)]
+               "-an", *self.output_args(), self._target()]
         self._log = tempfile.TemporaryFile()
         # Own session: a Ctrl-C in the terminal reaches us, and we stop ffmpeg ourselves, in order.
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log,
@@ -230,10 +262,11 @@ class GIFWriter(Writer):
         return self.graph_args(self.fps, self.size[0])
 
     @staticmethod
-    def graph_args(fps: int, width: int | None) -> list[str]:
+    def graph_args(fps: int, width: int | None, colors: int = 256) -> list[str]:
         width = min(GIF_WIDTH, width or GIF_WIDTH)
         graph = (f"fps={min(fps, GIF_MAX_FPS)},scale='min({width},iw)':-2:flags=lanczos,split[a][b];"
-                 "[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle")
+                 f"[a]palettegen=stats_mode=diff:max_colors={colors}[p];"
+                 "[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle")
         return ["-vf", graph, "-loop", "0"]
 
 
@@ -282,4 +315,50 @@ class PosterWriter(Writer):
         self.tmp.unlink(missing_ok=True)
 
 
-WRITERS: dict[str, type[Writer]] = {"mp4": MP4Writer, "gif": GIFWriter, "webm": WebMWriter, "png": PosterWriter}
+class FramesWriter(Writer):
+    """Every frame as a numbered PNG in ``<name>_frames/`` (00000.png, ...), for editing elsewhere.
+    The folder is written under a temporary name and renamed when complete."""
+
+    ext = "frames"
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: int, quality: str = "medium",
+                 owner: int | None = None):
+        super().__init__(path, size, fps, quality, owner)
+        self.path = self.path.with_name(f"{self.path.stem}_frames")
+        self.tmp = self.path.with_name(f".{self.path.name}.{owner or os.getpid()}.part.dir")
+
+    def setup(self) -> "Writer":
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.tmp.mkdir(parents=True)
+        return super().setup()
+
+    def output_args(self) -> list[str]:
+        return ["-f", "image2", "-c:v", "png", "-start_number", "0"]
+
+    def _target(self) -> str:
+        return str(self.tmp / "%05d.png")
+
+    def finish(self) -> Path:
+        try:
+            self._proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        if self._proc.wait() != 0:
+            self._fail("ffmpeg failed")
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        os.replace(self.tmp, self.path)
+        self._close_log()
+        return self.path
+
+    def abort(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self._close_log()
+
+
+WRITERS: dict[str, type[Writer]] = {"mp4": MP4Writer, "gif": GIFWriter, "webm": WebMWriter, "png": PosterWriter,
+                                    "frames": FramesWriter}

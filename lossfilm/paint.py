@@ -18,8 +18,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LightSource, Normalize
 from matplotlib.figure import Figure
+from matplotlib.cm import ScalarMappable
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 from mpl_toolkits.mplot3d import proj3d
 
 from .landscape import Landscape
@@ -202,6 +203,61 @@ class LeanAxes:
             sprite.paste(frame, x, height - y)
 
 
+class LossCurve:
+    """An inset of loss against step, one line per run, growing on the paths' clock. Its frame, ticks and
+    title never change and go to the static layer; only the lines move."""
+
+    RECT = (0.035, 0.36, 0.17, 0.2)
+    MAX_POINTS = 400
+
+    def __init__(self, fig: Figure, static_fig: Figure, landscape: Landscape, style: Style, theme: dict):
+        losses = [t.loss[np.isfinite(t.loss)] for t in landscape.traces]
+        values = np.concatenate([v for v in losses if v.size]) if any(v.size for v in losses) else np.ones(1)
+        log = style.loss_curve_log and (values > 0).all()
+        lo, hi = float(values.min()), float(values.max())
+        if hi <= lo:
+            hi = lo + 1.0
+        steps = max(t.steps for t in landscape.traces) or 1
+        axes = []
+        for f in (fig, static_fig):
+            ax = f.add_axes(self.RECT, facecolor=(0, 0, 0, 0))
+            ax.set_xlim(0, steps)
+            if log:
+                ax.set_yscale("log")
+                ax.set_ylim(lo / 1.05, hi * 1.05)
+            else:
+                pad = 0.06 * (hi - lo)
+                ax.set_ylim(lo - pad, hi + pad)
+            axes.append(ax)
+        live, still = axes
+        live.set_axis_off()
+        for side in ("top", "right"):
+            still.spines[side].set_visible(False)
+        for side in ("left", "bottom"):
+            still.spines[side].set_color(theme["dim"])
+        still.tick_params(colors=theme["dim"], labelsize=6, length=2, pad=1)
+        still.xaxis.set_major_locator(MaxNLocator(3))
+        if log:  # label three values spread evenly in log space: a narrow range holds no decade
+            still.yaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 3)))
+            still.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+            still.yaxis.set_minor_locator(NullLocator())
+        else:
+            still.yaxis.set_major_locator(MaxNLocator(3))
+        still.set_title(f"{landscape.loss_name} / step", color=theme["dim"], fontsize=7, loc="left", pad=3)
+        self.lines = []
+        for t in landscape.traces:
+            line, = live.plot([], [], color=t.color, lw=1.2)
+            dot, = live.plot([], [], "o", color=t.color, ms=3)
+            self.lines.append((t, line, dot))
+
+    def update(self, steps: np.ndarray) -> None:
+        for (trace, line, dot), s in zip(self.lines, steps):
+            s = int(s)
+            idx = np.unique(np.round(np.linspace(0, s, min(s + 1, self.MAX_POINTS))).astype(int))
+            line.set_data(idx, trace.loss[idx])
+            dot.set_data([s], [trace.loss[s]])
+
+
 class StaticLayer:
     """Artists drawn once on a transparent figure of the frame's size, then pasted where they have ink."""
 
@@ -248,6 +304,10 @@ class Painter:
         self._zoom = float(frame_plan.zoom[0])
 
         xs, ys, z = landscape.alphas, landscape.betas, landscape.loss
+        self.zlog = style.zscale == "log"
+        if self.zlog:  # heights, colours, ticks and the path all live in log10 units
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.log10(np.where(z > 0, z, np.nan))
         zlo, zhi = robust_range(z)
         zc = np.clip(np.where(np.isfinite(z), z, zhi), zlo, zhi)
         lowest = np.unravel_index(np.argmin(zc), zc.shape)
@@ -278,6 +338,7 @@ class Painter:
         self._style_axes(landscape)
 
         # Per run: shadow, ghost (hidden stretches), path, start and current markers.
+        self.norm, self.cmap = norm, cmap
         self.runs = []
         for trace in landscape.traces:
             x, y = trace.alpha, trace.beta
@@ -297,7 +358,8 @@ class Painter:
     def _style_axes(self, landscape: Landscape) -> None:
         self.ax.set_axis_off()
         self.sprites = TextSprites(self.look.dpi)
-        self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, landscape.loss_name),
+        zname = f"log10 {landscape.loss_name}" if self.zlog else landscape.loss_name
+        self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, zname),
                              self.theme, self.look.ticks, self.sprites)
 
     def _overlay(self, landscape: Landscape, style: Style) -> None:
@@ -314,8 +376,19 @@ class Painter:
                             bbox_to_anchor=(0.985, 0.97))
         for text in legend.get_texts():
             text.set_color(fg)
+        wide = self.look.width / self.look.height > 1.3
+        if style.colorbar:  # horizontal, in the text column (wide) or under the title (narrow)
+            cax = fig.add_axes((0.035, 0.74, 0.17, 0.018) if wide else (0.06, 0.84, 0.4, 0.014))
+            bar = fig.colorbar(ScalarMappable(self.norm, self.cmap), cax=cax, orientation="horizontal")
+            bar.outline.set_edgecolor(dim)
+            bar.locator = MaxNLocator(4)
+            bar.update_ticks()
+            cax.tick_params(colors=dim, labelsize=6, length=2, pad=1)
+            cax.set_title(f"log10 {landscape.loss_name}" if self.zlog else landscape.loss_name, color=dim,
+                          fontsize=7, loc="left", pad=3)
+        self.curve = LossCurve(self.fig, fig, landscape, style, self.theme) if style.loss_curve and wide else None
         self.static = static.bake()
-        self.hud = MonoLine(self.look.dpi, fg, 9)
+        self.hud = MonoLine(self.look.dpi, fg, 9) if style.hud else None
         self._run_lines = [MonoLine(self.look.dpi, t.color, 9) for t in landscape.traces] if len(landscape.traces) > 1 else []
         self._run_texts = [""] * len(self._run_lines)
 
@@ -374,13 +447,16 @@ class Painter:
                 loss = trace.loss[s]
                 value = f"{loss:.4g}" if np.isfinite(loss) else "diverged"
                 self._run_texts[k] = f"{trace.label:<10} {self.landscape.loss_name} {value}"
+        if self.curve:
+            self.curve.update(plan.steps[i])
         self.canvas.draw()
         frame = self.canvas.buffer_rgba()
         pixels = np.asarray(frame)
         self.static.paste(pixels)
         self.axes.paste(pixels)
         h, w = pixels.shape[:2]
-        self.hud.paste(pixels, plan.text[i], 0.025 * w, 0.955 * h)
+        if self.hud:
+            self.hud.paste(pixels, plan.text[i], 0.025 * w, 0.955 * h)
         for k, (line, text) in enumerate(zip(self._run_lines, self._run_texts)):
             line.paste(pixels, text, 0.025 * w, (0.955 - 0.05 * (len(self._run_lines) - k)) * h)
         return frame

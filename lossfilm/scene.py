@@ -318,11 +318,21 @@ class Style:
     path_colors: tuple[str, ...] = ("#ff4d6d", "#ffb703", "#4cc9f0", "#c77dff", "#ffffff")
     title: str | None = None
     subtitle: str | None = None
-    floor: bool = True
+    floor: bool = True  # the floor map with each path's shadow
+    hud: bool = True  # epoch / step / loss text
+    loss_curve: bool = True  # an inset of loss against step growing with the paths (wide frames)
+    loss_curve_log: bool = False
+    colorbar: bool = False
+    zscale: str = "linear"  # "log" for surfaces whose values span decades
 
     def __post_init__(self) -> None:
         if self.theme not in ("dark", "light"):
             raise SceneError("style.theme", "'dark' or 'light'", self.theme)
+        if self.zscale not in ("linear", "log"):
+            raise SceneError("style.zscale", "'linear' or 'log'", self.zscale)
+        for name in ("floor", "hud", "loss_curve", "loss_curve_log", "colorbar"):
+            if not isinstance(getattr(self, name), bool):
+                raise SceneError(f"style.{name}", "True or False", getattr(self, name))
         import matplotlib
 
         if self.cmap not in matplotlib.colormaps:

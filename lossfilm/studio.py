@@ -14,8 +14,8 @@ from typing import Callable, Sequence
 from . import cache as landscape_cache
 from .compute import compute
 from .landscape import Landscape
-from .encode import (WRITERS, PosterWriter, Writer, clean_stale_parts, gif_from_video, join_segments, part_path,
-                     webm_from_video)
+from .encode import (WRITERS, MP4Writer, PosterWriter, Writer, clean_stale_parts, gif_from_video, join_segments,
+                     part_path, webm_from_video)
 from .executor import local, split
 from .errors import BadInput, SceneError
 from .paint import Look
@@ -42,6 +42,8 @@ QUALITIES = {
 MIN_SIZE = 160
 SEGMENTS_PER_WORKER = 4
 MIN_SEGMENT_FRAMES = 8
+# GIFs are for the web: unless told otherwise, one is kept under this many megabytes (see GIF_LADDER).
+GIF_BUDGET_MB = 2.0
 MAX_SIZE = 7680
 
 
@@ -54,11 +56,12 @@ class Result:
     fps: int
     cache: str
     seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"scene": self.scene, "outputs": self.outputs, "frames": self.frames, "size": list(self.size),
                 "fps": self.fps, "cache": self.cache,
-                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "notes": self.notes}
 
 
 def _bar(enabled: bool):
@@ -127,12 +130,14 @@ def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = 
 def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4", "gif"),
            out: Path | str = "media", fps: int | None = None, duration: float | None = None,
            use_cache: bool = True, cache_dir: Path | str = "media/cache", progress: bool = False,
-           size: tuple[int, int] | None = None, jobs: int = 1, executor=None) -> Result:
+           size: tuple[int, int] | None = None, jobs: int = 1, executor=None,
+           max_mb: float | None = GIF_BUDGET_MB) -> Result:
     """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
 
     ``size`` (width, height) overrides the quality preset's frame size. ``jobs`` > 1 paints contiguous
     frame ranges in that many worker processes, each encoding its own segment, then joins them;
     ``executor`` (see lossfilm.executor) lends workers already started, e.g. to several renders.
+    ``max_mb`` keeps the GIF under that many megabytes (None: no limit); ``Result.notes`` says what gave.
     """
     if quality not in QUALITIES:
         raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {quality!r}")
@@ -142,6 +147,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
         raise BadInput(f"format: expected one or more of {', '.join(WRITERS)}, got {' '.join(unknown) or 'none'}")
     if not isinstance(jobs, int) or jobs < 1:
         raise BadInput(f"jobs: expected a positive integer, got {jobs!r}")
+    if max_mb is not None and not (isinstance(max_mb, (int, float)) and max_mb > 0):
+        raise BadInput(f"max-mb: expected a positive number of megabytes, got {max_mb!r}")
     preset = QUALITIES[quality]
     fps = fps if fps is not None else (scene.fps or preset.fps)
     duration = duration if duration is not None else scene.duration
@@ -156,7 +163,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
 
     bar = _bar(progress)
     t0 = time.perf_counter()
-    segmented = jobs > 1 and frames >= 2 * jobs
+    # A PNG sequence needs every painted frame exactly: it is made by the streaming painter.
+    segmented = jobs > 1 and frames >= 2 * jobs and "frames" not in formats
     own = segmented and executor is None
     if own:
         executor = local(jobs)  # workers start while the landscape is loaded or computed
@@ -165,7 +173,7 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
         t_compute = time.perf_counter() - t0
         frame_plan = plan(landscape, scene.camera, frames)
         look = Look(width, height, preset.surface_quads)
-        film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats)
+        film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats, max_mb)
         if segmented:
             outputs, t_paint, t_encode = film.in_segments(jobs, executor, bar)
         else:
@@ -181,28 +189,49 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
         if bar:
             bar.close()
     return Result(scene=scene.name, outputs=outputs, frames=frames, size=(look.width, look.height), fps=fps,
-                  cache=cache_state,
+                  cache=cache_state, notes=film.notes,
                   seconds={"compute": t_compute, "paint": t_paint, "encode": t_encode,
                            "total": time.perf_counter() - t0})
 
 
 @dataclass
 class Film:
-    """One film to make from computed numbers: the two ways of making it share everything else."""
+    """One film to make from computed numbers: the two ways of making it share everything else.
+
+    MP4, WebM and the poster are made from painted frames; the GIF is always made from a finished
+    film (the MP4 when one is asked for, else a hidden master), so that its palette pass can be
+    repeated with less when the GIF is over its budget.
+    """
 
     name: str
     picture: Picture
     out: Path
     formats: list[str]
+    max_mb: float | None = GIF_BUDGET_MB
+    notes: list[str] = field(default_factory=list)
 
     def target(self, fmt: str) -> Path:
         return self.out / f"{self.name}.{fmt}"
+
+    def master_path(self) -> Path:
+        return self.target("mp4") if "mp4" in self.formats else part_path(self.out / f"{self.name}-master.mp4")
+
+    def _from_master(self, master: Path, outputs: dict[str, str]) -> dict[str, str]:
+        if "gif" in self.formats:
+            path, notes = gif_from_video(master, self.target("gif"), self.picture.fps, self.max_mb)
+            outputs["gif"] = str(path)
+            self.notes += notes
+        return {f: outputs[f] for f in self.formats}
 
     def streamed(self, bar) -> tuple[dict[str, str], float, float]:
         """One painter in this process streaming every frame into one ffmpeg per format."""
         pic = self.picture
         painter = pic.painter()
-        writers: list[Writer] = [WRITERS[f](self.target(f), pic.size, pic.fps, pic.quality) for f in self.formats]
+        live = [f for f in self.formats if f != "gif"]
+        writers: list[Writer] = [WRITERS[f](self.target(f), pic.size, pic.fps, pic.quality) for f in live]
+        master = self.master_path()
+        if "gif" in self.formats and "mp4" not in self.formats:
+            writers.append(MP4Writer(master, pic.size, pic.fps, pic.quality))
         t_paint = t_encode = 0.0
         tick = bar("paint", len(pic.plan)) if bar else None
         try:
@@ -220,6 +249,7 @@ class Film:
                     tick(1)
             t = time.perf_counter()
             outputs = {w.ext: str(w.finish()) for w in writers}
+            outputs = self._from_master(master, outputs)
             t_encode += time.perf_counter() - t
         except BaseException:
             for w in writers:
@@ -227,37 +257,35 @@ class Film:
             raise
         finally:
             painter.close()
+            if "mp4" not in self.formats:
+                master.unlink(missing_ok=True)
         return outputs, t_paint, t_encode
 
     def in_segments(self, jobs: int, executor, bar=None) -> tuple[dict[str, str], float, float]:
-        """Frame ranges painted and encoded by workers, joined without re-encoding; the GIF is made from
-        the joined film. ``paint`` is the workers' wall time, ``encode`` the join and the GIF pass."""
+        """Frame ranges painted and encoded by workers, joined without re-encoding; GIF and WebM are made
+        from the joined film. ``paint`` is the workers' wall time, ``encode`` the join and what follows."""
         owner = os.getpid()
         key = f"{self.name}-{owner}-{time.time_ns()}"
-        # A few segments per worker: progress to show, and a fast worker takes more of them.
         pic = self.picture
         frames = len(pic.plan)
+        # A few segments per worker: progress to show, and a fast worker takes more of them.
         ranges = split(frames, min(jobs * SEGMENTS_PER_WORKER, frames // MIN_SEGMENT_FRAMES or 1))
-        # Segments and a GIF-only master are temporary files of this render: hidden, named with our pid.
+        # Segments and a master are temporary files of this render: hidden, named with our pid.
         tasks = [SegmentTask(key, pic, a, b, str(part_path(self.out / f"{self.name}-seg{k:04d}.mp4", owner)), owner)
                  for k, (a, b) in enumerate(ranges)]
         segments = [Path(t.path) for t in tasks] + [part_path(Path(t.path), owner) for t in tasks]
-        master = (self.target("mp4") if "mp4" in self.formats
-                  else part_path(self.out / f"{self.name}-master.mp4", owner))
+        master = self.master_path()
         try:
             t = time.perf_counter()
             tick = bar("paint", len(tasks)) if bar else None
             executor.run(paint_segment, tasks, tick)
             t_paint = time.perf_counter() - t
-            # Each worker published its segment under its final segment name; join those.
-            done = [Path(task.path) for task in tasks]
             t = time.perf_counter()
             outputs = {}
-            join_segments(done, master)
+            # Each worker published its segment under its segment name; join those.
+            join_segments([Path(task.path) for task in tasks], master)
             if "mp4" in self.formats:
                 outputs["mp4"] = str(master)
-            if "gif" in self.formats:
-                outputs["gif"] = str(gif_from_video(master, self.target("gif"), pic.fps))
             if "webm" in self.formats:
                 outputs["webm"] = str(webm_from_video(master, self.target("webm")))
             if "png" in self.formats:  # the poster is painted here, not decoded from the lossy film
@@ -266,6 +294,7 @@ class Film:
                 poster.grab_frame(painter.paint(frames - 1))
                 painter.close()
                 outputs["png"] = str(poster.finish())
+            outputs = self._from_master(master, outputs)
             t_encode = time.perf_counter() - t
         finally:
             for seg in segments:
@@ -273,3 +302,23 @@ class Film:
             if "mp4" not in self.formats:
                 master.unlink(missing_ok=True)
         return outputs, t_paint, t_encode
+
+
+def render_files(paths: Sequence[str | Path], jobs: int | None = None, **options) -> list[Result]:
+    """Render every scene of every scene file (as ``render.py`` does) with one set of workers; the
+    keyword options are ``render``'s. Returns one Result per scene, in order."""
+    from .executor import default_jobs
+    from .scene_loader import load_scenes
+
+    workers = jobs or default_jobs()
+    pool = local(workers) if workers > 1 else None
+    try:
+        scenes = [scene for path in paths for scene in load_scenes(path)]
+        results = [render(scene, jobs=workers, executor=pool, **options) for scene in scenes]
+    except BaseException:
+        if pool:
+            pool.abort()
+        raise
+    if pool:
+        pool.close()
+    return results

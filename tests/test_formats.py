@@ -48,3 +48,87 @@ def test_a_race_shows_every_runs_colour_in_its_last_frame(tmp_path, cache_dir):
     for run, color in zip(scene.runs, scene.style.path_colors):
         rgb = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)])
         assert (np.abs(body - rgb).sum(-1) < 60).sum() > 30, run.label
+
+
+def test_max_mb_keeps_a_gif_under_budget_and_says_what_gave(article, cache_dir, tmp_path):
+    result = render(article, quality="low", formats=["gif"], out=tmp_path, fps=15, duration=3,
+                    cache_dir=cache_dir, max_mb=0.25, jobs=1)
+    size = Path(result.outputs["gif"]).stat().st_size
+    assert size <= 0.25 * 2**20
+    assert result.notes and "fps" in result.notes[0] and "under 0.25 MB" in result.notes[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["article.gif"]  # the master is gone
+    tight = render(article, quality="low", formats=["gif"], out=tmp_path / "t", fps=15, duration=3,
+                   cache_dir=cache_dir, max_mb=0.001, jobs=1)
+    assert any("could not get under" in n for n in tight.notes)
+    roomy = render(article, quality="low", formats=["gif"], out=tmp_path / "r", fps=15, duration=3,
+                   cache_dir=cache_dir, max_mb=50, jobs=1)
+    assert roomy.notes == []
+
+
+def test_a_png_sequence_has_every_frame(article, cache_dir, tmp_path):
+    result = render(article, quality="low", formats=["frames"], out=tmp_path, fps=5, duration=2,
+                    cache_dir=cache_dir, jobs=2)
+    folder = Path(result.outputs["frames"])
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [f"{i:05d}.png" for i in range(10)]
+    assert matplotlib.image.imread(folder / "00009.png").shape[:2] == (480, 854)
+    assert [p.name for p in tmp_path.iterdir()] == ["article_frames"]
+
+
+def test_api_renders_files_and_shows_results_inline(cache_dir, tmp_path):
+    from lossfilm import render_files, show
+
+    results = render_files([ROOT / "scenes" / "article.py"], jobs=1, quality="low", formats=["mp4", "png"],
+                           out=tmp_path, fps=4, duration=1, cache_dir=cache_dir)
+    assert [r.scene for r in results] == ["article"]
+    assert all(Path(p).is_file() for p in results[0].outputs.values())
+    html = show(results[0])._repr_html_()
+    assert html.startswith('<video src="data:video/mp4;base64,') and len(html) > 1000
+    assert show(results[0], fmt="png")._repr_html_().startswith('<img src="data:image/png;base64,')
+    with pytest.raises(ValueError):
+        show(results[0], fmt="gif")
+
+
+@pytest.fixture
+def painted(article, cache_dir):
+    """The last frame of a 10-frame article film painted with the given style changes."""
+    from lossfilm.paint import Look, Painter
+    from lossfilm.plan import plan
+    from lossfilm.studio import landscape_for
+
+    land = landscape_for(article, cache_dir=cache_dir)[0]
+
+    def paint(**style):
+        scene = dataclasses.replace(article, style=dataclasses.replace(article.style, **style))
+        painter = Painter(land, plan(land, scene.camera, 10), scene.style, Look(854, 480, 30))
+        return np.asarray(painter.paint(9))[..., :3].astype(int)
+
+    return paint
+
+
+def test_overlays_switch_on_and_off(painted):
+    plain = painted(loss_curve=False, hud=False, colorbar=False)
+    full = painted(loss_curve=True, hud=True, colorbar=True)
+    run = np.array([0xFF, 0x4D, 0x6D])
+    inset = (slice(int(480 * 0.44), int(480 * 0.64)), slice(int(854 * 0.035), int(854 * 0.205)))
+    assert (np.abs(full[inset] - run).sum(-1) < 60).sum() > 20  # the loss line, in the run's colour
+    assert (np.abs(plain[inset] - run).sum(-1) < 60).sum() == 0
+    hud = (slice(440, 470), slice(15, 130))  # left of the 3-D axes
+    assert (full[hud] != plain[hud]).any(-1).sum() > 60 and (plain[hud] == plain[hud][0, 0]).all()
+    bar = (slice(int(480 * 0.24), int(480 * 0.26)), slice(int(854 * 0.04), int(854 * 0.2)))
+    assert full[bar].std(axis=(0, 1)).max() > 20  # a colour ramp
+    assert (plain[bar] == plain[bar][0, 0]).all()
+
+
+def test_log_z_puts_heights_in_decades(article, cache_dir):
+    from lossfilm.paint import Look, Painter
+    from lossfilm.plan import plan
+    from lossfilm.studio import landscape_for
+
+    land = landscape_for(article, cache_dir=cache_dir)[0]
+    style = dataclasses.replace(article.style, zscale="log")
+    painter = Painter(land, plan(land, article.camera, 4), style, Look(320, 180, 20))
+    z = painter.field.z  # the decimated, drawn surface
+    assert np.log10(land.loss.min()) - 1e-9 <= z.min() and z.max() <= np.log10(land.loss.max()) + 1e-9
+    assert 2.0 < z.min() < z.max() < 2.1  # the article's losses are 105-114
+    painter.paint(3)
