@@ -299,6 +299,7 @@ class Painter:
         # or tall one keeps bands free for the title above and the overlay text below.
         rect = (0.16, 0.0, 0.84, 1.0) if look.width / look.height > 1.3 else (0.02, 0.1, 0.9, 0.76)
         ax = self.fig.add_axes(rect, projection="3d", computed_zorder=False, facecolor=theme["bg"])
+        self._rect = rect
         self.ax = ax
         ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * float(frame_plan.zoom[0]))
         self._zoom = float(frame_plan.zoom[0])
@@ -353,6 +354,9 @@ class Painter:
                             zorder=6, ls="")
             self.runs.append((trace, np.stack([x, y, zs], 1), shadow, ghost, line, head))
 
+        # Zoomed or focused, the picture may reach past the axes' box: the frame's edge is the limit.
+        for artist in ax.get_children():
+            artist.set_clip_on(False)
         self._overlay(landscape, style)
 
     def _style_axes(self, landscape: Landscape) -> None:
@@ -392,6 +396,20 @@ class Painter:
         self._run_lines = [MonoLine(self.look.dpi, t.color, 9) for t in landscape.traces] if len(landscape.traces) > 1 else []
         self._run_texts = [""] * len(self._run_lines)
 
+    def _focus(self, amount: float) -> None:
+        """Slide the 3-D axes so that the first run's end point moves ``amount`` of the way to the centre
+        of the frame. mplot3d always centres the box; moving the axes moves the whole picture, and the
+        projection (so the labels and the occlusion test) stays as it is."""
+        x, y, w, h = self._rect
+        self.ax.set_position(self._rect)
+        if amount <= 0:
+            return
+        self.ax.apply_aspect()  # the 3-D box keeps its aspect: the active position is a centred part
+        end = self.runs[0][1][-1]
+        px, py, _ = proj3d.proj_transform(end[:1], end[1:2], end[2:3], self.ax.get_proj())
+        fx, fy = self.fig.transFigure.inverted().transform(self.ax.transData.transform((px[0], py[0])))
+        self.ax.set_position((x + amount * (0.5 - fx), y + amount * (0.5 - fy), w, h))
+
     def _hidden(self, p: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
         """Occlusion for every vertex, ray-marched at no more than OCCLUSION_SAMPLES of them: whether a
         hill hides the path changes slowly along it, and the march costs more than drawing the line."""
@@ -415,6 +433,7 @@ class Painter:
         if plan.zoom[i] != self._zoom:
             self._zoom = float(plan.zoom[i])
             ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * self._zoom)
+        self._focus(float(plan.focus[i]))
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):
             s = int(plan.steps[i, k])
             p = pts[self._visible_vertices(s)].copy()

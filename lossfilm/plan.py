@@ -22,6 +22,7 @@ class FramePlan:
     azimuth: np.ndarray  # degrees
     elevation: np.ndarray  # degrees
     zoom: np.ndarray
+    focus: np.ndarray  # 0: the box centred in the frame, 1: the first run's end point centred
     steps: np.ndarray  # (frames, runs): trace index shown for each run
     text: list[str]
 
@@ -33,8 +34,8 @@ def _ease(u: np.ndarray, kind: str) -> np.ndarray:
     return u if kind == "linear" else 0.5 - 0.5 * np.cos(np.pi * u)
 
 
-def camera_path(camera: Camera, frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Azimuth, elevation and zoom per frame.
+def camera_path(camera: Camera, frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Azimuth, elevation, zoom and focus (0: the box centred, 1: the end point centred) per frame.
 
     Without moves: a steady orbit of ``turns`` over the clip, ending where a loop would restart. With
     moves: each segment takes its share of the clip (its seconds over their sum) and eases from where
@@ -43,23 +44,25 @@ def camera_path(camera: Camera, frames: int) -> tuple[np.ndarray, np.ndarray, np
     if not camera.moves:
         t = np.arange(frames) / max(frames, 1)
         return (camera.azimuth + 360.0 * camera.turns * t, np.full(frames, camera.elevation),
-                np.full(frames, camera.zoom))
+                np.full(frames, camera.zoom), np.zeros(frames))
     t = np.arange(frames) / max(frames - 1, 1)
     bounds = np.concatenate([[0.0], np.cumsum([m.seconds for m in camera.moves])])
     bounds /= bounds[-1]
-    azimuth, elevation, zoom = np.empty(frames), np.empty(frames), np.empty(frames)
-    az0, el0, zo0 = camera.azimuth, camera.elevation, camera.zoom
+    azimuth, elevation, zoom, focus = (np.empty(frames) for _ in range(4))
+    az0, el0, zo0, fo0 = camera.azimuth, camera.elevation, camera.zoom, 0.0
     for k, move in enumerate(camera.moves):
         a, b = bounds[k], bounds[k + 1]
         inside = (t >= a) & ((t < b) | (k == len(camera.moves) - 1))
         u = _ease(np.clip((t[inside] - a) / (b - a), 0, 1), move.ease)
         el1 = el0 if move.elevation is None else move.elevation
         zo1 = zo0 if move.zoom is None else move.zoom
+        fo1 = fo0 if move.focus is None else float(move.focus)
         azimuth[inside] = az0 + 360.0 * move.turns * u
         elevation[inside] = el0 + (el1 - el0) * u
         zoom[inside] = zo0 + (zo1 - zo0) * u
-        az0, el0, zo0 = az0 + 360.0 * move.turns, el1, zo1
-    return azimuth, elevation, zoom
+        focus[inside] = fo0 + (fo1 - fo0) * u
+        az0, el0, zo0, fo0 = az0 + 360.0 * move.turns, el1, zo1, fo1
+    return azimuth, elevation, zoom, focus
 
 
 def path_steps(step_counts: list[int], frames: int, grow_share: float = GROW_SHARE) -> np.ndarray:
@@ -96,6 +99,6 @@ def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
 
 
 def plan(landscape: Landscape, camera: Camera, frames: int) -> FramePlan:
-    azimuth, elevation, zoom = camera_path(camera, frames)
+    azimuth, elevation, zoom, focus = camera_path(camera, frames)
     steps = path_steps([t.steps for t in landscape.traces], frames)
-    return FramePlan(azimuth, elevation, zoom, steps, overlay_text(landscape, steps))
+    return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps))

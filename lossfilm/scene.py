@@ -266,12 +266,15 @@ class Grid:
 @dataclass(frozen=True)
 class Move:
     """One segment of a camera move: over ``seconds``, turn by ``turns`` orbits and ease elevation and
-    zoom to the given values (None keeps them). ``Move(2)`` alone holds still for two seconds."""
+    zoom to the given values (None keeps them). ``focus=True`` moves the picture so that the first run's
+    end point comes to the centre of the frame (with ``zoom``: zoom towards the end point); ``False``
+    moves back. ``Move(2)`` alone holds still for two seconds."""
 
     seconds: float
     turns: float = 0.0
     elevation: float | None = None
     zoom: float | None = None
+    focus: bool | None = None
     ease: str = "in_out"
 
     def __post_init__(self) -> None:
@@ -281,6 +284,8 @@ class Move:
             raise SceneError("camera.moves.elevation", "degrees between -90 and 90", self.elevation)
         if self.zoom is not None:
             _number(self.zoom, "camera.moves.zoom", positive=True)
+        if self.focus not in (None, True, False):
+            raise SceneError("camera.moves.focus", "True, False or None", self.focus)
         if self.ease not in ("linear", "in_out"):
             raise SceneError("camera.moves.ease", "'linear' or 'in_out'", self.ease)
 

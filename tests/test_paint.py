@@ -8,7 +8,8 @@ from lossfilm.scene import Camera
 
 
 def test_camera_makes_one_orbit_that_loops():
-    az, el, zoom = camera_path(Camera(azimuth=-60, elevation=30, turns=1), 120)
+    az, el, zoom, focus = camera_path(Camera(azimuth=-60, elevation=30, turns=1), 120)
+    assert (focus == 0).all()
     assert az[0] == -60 and np.allclose(np.diff(az), 3.0) and az[-1] + 3 == 300
     assert (el == 30).all() and (zoom == 1).all()
 
@@ -75,8 +76,9 @@ def test_camera_moves_follow_their_keyframes_with_easing():
     from lossfilm.scene import Move
 
     cam = Camera(azimuth=0, elevation=30, zoom=1,
-                 moves=(Move(2, turns=0.5), Move(1, elevation=60), Move(1, zoom=2), Move(1)))
-    az, el, zoom = camera_path(cam, 101)  # t = i / 100; segment ends at 0.4, 0.6, 0.8, 1.0
+                 moves=(Move(2, turns=0.5), Move(1, elevation=60), Move(1, zoom=2, focus=True), Move(1)))
+    az, el, zoom, focus = camera_path(cam, 101)  # t = i / 100; segment ends at 0.4, 0.6, 0.8, 1.0
+    assert (focus[:61] == 0).all() and focus[70] == pytest.approx(0.5) and (focus[80:] == 1).all()
     assert az[0] == 0 and el[0] == 30 and zoom[0] == 1
     assert az[40] == pytest.approx(180) and el[40] == 30  # the orbit is done, elevation untouched
     assert az[20] == pytest.approx(90)  # eased: half way in time is half way in angle...
