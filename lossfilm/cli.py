@@ -35,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"output formats, any of: {' '.join(WRITERS)} (default: mp4 gif)")
     p.add_argument("--max-mb", type=_positive_float, default=2.0, metavar="N",
                    help="keep the GIF under N MB by lowering fps, then width, then colours (default: 2)")
+    p.add_argument("--poster-at", type=_non_negative_float, metavar="SECONDS",
+                   help="the moment the poster PNG shows (default: the last frame)")
     p.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (overrides the preset)")
     p.add_argument("--fps", type=_positive_int, help="frames per second (overrides preset and scene)")
     p.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="clip length (overrides the scene)")
@@ -70,6 +72,16 @@ def _size(text: str) -> tuple[int, int]:
         return check_size(parts)
     except BadInput as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("size: ")) from None
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -153,7 +165,8 @@ def _render_all(args, work, workers, pool, progress, render) -> int:
         try:
             result = render(scene, quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                             duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                            progress=progress, size=args.size, jobs=workers, executor=pool, max_mb=args.max_mb)
+                            progress=progress, size=args.size, jobs=workers, executor=pool, max_mb=args.max_mb,
+                            poster_at=args.poster_at)
         except SceneError as exc:
             raise exc.at(f"{source} (scene {scene.name!r})") from None
         except BadInput as exc:

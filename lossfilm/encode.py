@@ -8,6 +8,7 @@ broken file under the final name.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -28,6 +29,13 @@ _PART = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)\.(part|tmp)\.(?P<ext>\w+)$")
 
 def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@functools.lru_cache(maxsize=None)
+def has_encoder(name: str) -> bool:
+    """Whether the bundled ffmpeg lists ``name`` among its encoders (``ffmpeg -encoders``)."""
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True, text=True)
+    return any(line.split()[1:2] == [name] for line in proc.stdout.splitlines() if line.strip())
 
 
 def part_path(path: Path, owner: int | None = None) -> Path:
@@ -285,16 +293,19 @@ class WebMWriter(Writer):
 
 
 class PosterWriter(Writer):
-    """A poster PNG: the clip's last frame, kept in memory (one frame) and written when the clip ends."""
+    """A poster PNG: frame ``index`` of the clip (default the last), kept in memory (one frame) and
+    written when the clip ends."""
 
     ext = "png"
+    index: int | None = None
 
     def setup(self) -> "Writer":
         self._last = None
         return self
 
     def grab_frame(self, rgba) -> None:
-        self._last = bytes(rgba)
+        if self.index is None or self.frames <= self.index:
+            self._last = bytes(rgba)
         self.frames += 1
 
     def finish(self) -> Path:

@@ -372,7 +372,9 @@ class Painter:
         # costs about 2 ms a frame at 1080p, as much as a quarter of the surface.
         static = StaticLayer(self.look)
         fig = static.fig
-        fig.text(0.025, 0.94, style.title or "Loss landscape", color=fg, fontsize=12, weight="bold", va="top")
+        title = "Loss landscape" if style.title is None else style.title  # "" shows no title
+        if title:
+            fig.text(0.025, 0.94, title, color=fg, fontsize=12, weight="bold", va="top")
         if style.subtitle:
             fig.text(0.025, 0.885, style.subtitle, color=dim, fontsize=9, va="top")
         handles = [Line2D([], [], color=t.color, lw=2.4, marker="o", ms=5, label=t.label) for t in landscape.traces]

@@ -14,8 +14,8 @@ from typing import Callable, Sequence
 from . import cache as landscape_cache
 from .compute import compute
 from .landscape import Landscape
-from .encode import (WRITERS, MP4Writer, PosterWriter, Writer, clean_stale_parts, gif_from_video, join_segments,
-                     part_path, webm_from_video)
+from .encode import (WRITERS, MP4Writer, PosterWriter, Writer, clean_stale_parts, gif_from_video, has_encoder,
+                     join_segments, part_path, webm_from_video)
 from .executor import local, split
 from .errors import BadInput, SceneError
 from .paint import Look
@@ -131,13 +131,14 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
            out: Path | str = "media", fps: int | None = None, duration: float | None = None,
            use_cache: bool = True, cache_dir: Path | str = "media/cache", progress: bool = False,
            size: tuple[int, int] | None = None, jobs: int = 1, executor=None,
-           max_mb: float | None = GIF_BUDGET_MB) -> Result:
+           max_mb: float | None = GIF_BUDGET_MB, poster_at: float | None = None) -> Result:
     """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
 
     ``size`` (width, height) overrides the quality preset's frame size. ``jobs`` > 1 paints contiguous
     frame ranges in that many worker processes, each encoding its own segment, then joins them;
     ``executor`` (see lossfilm.executor) lends workers already started, e.g. to several renders.
     ``max_mb`` keeps the GIF under that many megabytes (None: no limit); ``Result.notes`` says what gave.
+    ``poster_at`` picks the poster PNG's moment in seconds (default: the last frame).
     """
     if quality not in QUALITIES:
         raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {quality!r}")
@@ -149,6 +150,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
         raise BadInput(f"jobs: expected a positive integer, got {jobs!r}")
     if max_mb is not None and not (isinstance(max_mb, (int, float)) and max_mb > 0):
         raise BadInput(f"max-mb: expected a positive number of megabytes, got {max_mb!r}")
+    if "webm" in formats and not has_encoder("libvpx-vp9"):
+        raise BadInput("format: webm needs ffmpeg's libvpx-vp9 encoder, which this ffmpeg lacks (see ffmpeg -encoders)")
     preset = QUALITIES[quality]
     fps = fps if fps is not None else (scene.fps or preset.fps)
     duration = duration if duration is not None else scene.duration
@@ -157,6 +160,9 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     if not duration > 0:
         raise SceneError("duration", "a positive number of seconds", duration).at(scene.name)
     frames = max(1, int(round(fps * duration)))
+    if poster_at is not None and not 0 <= poster_at <= duration:
+        raise BadInput(f"poster-at: expected a time from 0 to {duration:g} seconds, got {poster_at!r}")
+    poster = frames - 1 if poster_at is None else min(frames - 1, int(round(poster_at * fps)))
     width, height = check_size(size) if size is not None else (preset.width, preset.height)
     out = check_output_dir(Path(out))
     clean_stale_parts(out)
@@ -173,7 +179,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
         t_compute = time.perf_counter() - t0
         frame_plan = plan(landscape, scene.camera, frames)
         look = Look(width, height, preset.surface_quads)
-        film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats, max_mb)
+        film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats, max_mb,
+                    poster)
         if segmented:
             outputs, t_paint, t_encode = film.in_segments(jobs, executor, bar)
         else:
@@ -208,6 +215,7 @@ class Film:
     out: Path
     formats: list[str]
     max_mb: float | None = GIF_BUDGET_MB
+    poster: int = -1  # frame index of the poster PNG
     notes: list[str] = field(default_factory=list)
 
     def target(self, fmt: str) -> Path:
@@ -229,6 +237,9 @@ class Film:
         painter = pic.painter()
         live = [f for f in self.formats if f != "gif"]
         writers: list[Writer] = [WRITERS[f](self.target(f), pic.size, pic.fps, pic.quality) for f in live]
+        for w in writers:
+            if isinstance(w, PosterWriter):
+                w.index = self.poster % len(pic.plan)
         master = self.master_path()
         if "gif" in self.formats and "mp4" not in self.formats:
             writers.append(MP4Writer(master, pic.size, pic.fps, pic.quality))
@@ -291,7 +302,7 @@ class Film:
             if "png" in self.formats:  # the poster is painted here, not decoded from the lossy film
                 poster = PosterWriter(self.target("png"), pic.size, pic.fps).setup()
                 painter = pic.painter()
-                poster.grab_frame(painter.paint(frames - 1))
+                poster.grab_frame(painter.paint(self.poster % frames))
                 painter.close()
                 outputs["png"] = str(poster.finish())
             outputs = self._from_master(master, outputs)

@@ -132,3 +132,18 @@ def test_log_z_puts_heights_in_decades(article, cache_dir):
     assert np.log10(land.loss.min()) - 1e-9 <= z.min() and z.max() <= np.log10(land.loss.max()) + 1e-9
     assert 2.0 < z.min() < z.max() < 2.1  # the article's losses are 105-114
     painter.paint(3)
+
+
+def test_poster_at_a_chosen_time_is_that_frame_serial_or_parallel(article, cache_dir, tmp_path):
+    posters = []
+    for jobs, at in ((1, 1.0), (2, 1.0), (1, None)):
+        result = render(article, quality="low", formats=["mp4", "png"], out=tmp_path / f"{jobs}{at}", fps=8,
+                        duration=2, cache_dir=cache_dir, jobs=jobs, poster_at=at)
+        posters.append(matplotlib.image.imread(result.outputs["png"]))
+    np.testing.assert_array_equal(posters[0], posters[1])
+    assert (posters[0] != posters[2]).any()  # one second in is not the last frame
+    from lossfilm.errors import BadInput
+
+    with pytest.raises(BadInput, match="poster-at"):
+        render(article, quality="low", formats=["png"], out=tmp_path, fps=8, duration=2, cache_dir=cache_dir,
+               poster_at=3.0)
