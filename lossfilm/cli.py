@@ -42,6 +42,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="clip length (overrides the scene)")
     p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
                    help="worker processes painting frame ranges in parallel (default: one per two cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="render on a Dask cluster, e.g. tcp://HOST:8786 (needs requirements-dask.txt)")
     p.add_argument("-o", "--output", default="media", metavar="DIR", help="output folder (default: media)")
     p.add_argument("--cache-dir", default="media/cache", metavar="DIR",
                    help="where computed landscapes are kept (default: media/cache, whatever -o says)")
@@ -125,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an environment problem: one line, the traceback on request
+        if debug:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
     except _Terminated:
         print("terminated", file=sys.stderr)
         return 143
@@ -140,9 +147,15 @@ def _main(argv: list[str] | None) -> int:
     from .studio import check_output_dir, render
 
     files = args.scenes or [str(DEFAULT_SCENE)]
-    workers = args.jobs or default_jobs()
-    # One set of workers for every scene, started first so that they boot while the scenes load.
-    pool = local(workers) if workers > 1 else None
+    if args.scheduler:
+        from .executor import DaskCluster
+
+        pool = DaskCluster(args.scheduler)
+        workers = args.jobs or pool.workers
+    else:
+        workers = args.jobs or default_jobs()
+        # One set of workers for every scene, started first so that they boot while the scenes load.
+        pool = local(workers) if workers > 1 else None
     try:
         # Read every scene before rendering any: a typo in the last file should not cost the first render.
         work = [(f, s) for f in files for s in load_scenes(f)]

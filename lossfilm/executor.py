@@ -15,6 +15,7 @@ class Inline:
     for executors that wrap it)."""
 
     workers = 1
+    remote = False
 
     def run(self, fn: Callable, tasks: Sequence, done: Callable[[], None] | None = None) -> list:
         results = []
@@ -35,6 +36,8 @@ class LocalProcesses:
     """A pool of worker processes started by a fork server: workers never inherit our open ffmpeg pipes
     (a forked child holding a pipe's write end keeps ffmpeg from ever seeing EOF), and each worker keeps
     what it builds (a figure) between tasks."""
+
+    remote = False
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -61,6 +64,51 @@ class LocalProcesses:
     def close(self) -> None:
         self._pool.close()
         self._pool.join()
+
+
+class DaskCluster:
+    """Tasks on a Dask cluster (``distributed``): imported only when asked for. Workers share no file
+    system with us, so what a task makes comes back as bytes (``remote``). A worker that dies has its
+    tasks rescheduled by the scheduler; a task that fails is retried twice."""
+
+    remote = True
+
+    def __init__(self, address):
+        try:
+            from distributed import Client
+        except ImportError:
+            from .errors import BadInput
+
+            raise BadInput("--scheduler: expected Dask to be installed (pip install -r requirements-dask.txt)") from None
+        self._own = not isinstance(address, Client)
+        try:
+            self.client = Client(address, set_as_default=False, timeout="10s") if self._own else address
+        except (OSError, TimeoutError) as exc:
+            from .errors import BadInput
+
+            raise BadInput(f"--scheduler {address}: expected a reachable Dask scheduler ({exc})") from None
+        self.workers = max(1, sum(self.client.nthreads().values()))
+        self._futures: list = []
+
+    def run(self, fn: Callable, tasks: Sequence, done: Callable[[], None] | None = None) -> list:
+        from distributed import as_completed
+
+        self._futures = self.client.map(fn, list(tasks), pure=False, retries=2)
+        for _ in as_completed(self._futures, loop=self.client.loop):
+            if done:
+                done()
+        results = self.client.gather(self._futures)
+        self._futures = []
+        return results
+
+    def abort(self) -> None:
+        if self._futures:
+            self.client.cancel(self._futures)
+        self.close()
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
 
 
 def _stop(signum, frame):

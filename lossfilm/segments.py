@@ -5,6 +5,9 @@ arrays and small dataclasses, never as a path to a scene file the worker may not
 """
 from __future__ import annotations
 
+import dataclasses
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +46,7 @@ class SegmentTask:
     stop: int
     path: str
     owner: int  # pid of the render that owns the temporary files
+    remote: bool = False  # on a worker without our file system: return the segment as bytes
 
 
 @dataclass
@@ -51,6 +55,7 @@ class SegmentResult:
     frames: int
     paint_s: float
     encode_s: float
+    data: bytes | None = None  # the segment itself, from a remote worker
 
 
 _painters: dict[str, Painter] = {}
@@ -67,6 +72,11 @@ def _painter(task: SegmentTask) -> Painter:
 
 
 def paint_segment(task: SegmentTask) -> SegmentResult:
+    if task.remote:
+        with tempfile.TemporaryDirectory() as folder:
+            local = dataclasses.replace(task, path=str(Path(folder) / "segment.mp4"), remote=False, owner=os.getpid())
+            result = paint_segment(local)
+            return dataclasses.replace(result, path=task.path, data=Path(result.path).read_bytes())
     painter = _painter(task)
     pic = task.picture
     writer = MP4Writer(Path(task.path), pic.size, pic.fps, pic.quality, owner=task.owner)

@@ -170,7 +170,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     bar = _bar(progress)
     t0 = time.perf_counter()
     # A PNG sequence needs every painted frame exactly: it is made by the streaming painter.
-    segmented = jobs > 1 and frames >= 2 * jobs and "frames" not in formats
+    remote = getattr(executor, "remote", False)  # a cluster renders even with one worker
+    segmented = (jobs > 1 or remote) and frames >= 2 * jobs and "frames" not in formats
     own = segmented and executor is None
     if own:
         executor = local(jobs)  # workers start while the landscape is loaded or computed
@@ -282,14 +283,17 @@ class Film:
         # A few segments per worker: progress to show, and a fast worker takes more of them.
         ranges = split(frames, min(jobs * SEGMENTS_PER_WORKER, frames // MIN_SEGMENT_FRAMES or 1))
         # Segments and a master are temporary files of this render: hidden, named with our pid.
-        tasks = [SegmentTask(key, pic, a, b, str(part_path(self.out / f"{self.name}-seg{k:04d}.mp4", owner)), owner)
-                 for k, (a, b) in enumerate(ranges)]
+        remote = getattr(executor, "remote", False)
+        tasks = [SegmentTask(key, pic, a, b, str(part_path(self.out / f"{self.name}-seg{k:04d}.mp4", owner)), owner,
+                             remote) for k, (a, b) in enumerate(ranges)]
         segments = [Path(t.path) for t in tasks] + [part_path(Path(t.path), owner) for t in tasks]
         master = self.master_path()
         try:
             t = time.perf_counter()
             tick = bar("paint", len(tasks)) if bar else None
-            executor.run(paint_segment, tasks, tick)
+            for result in executor.run(paint_segment, tasks, tick):
+                if result.data is not None:  # from a worker on another machine: keep it here
+                    Path(result.path).write_bytes(result.data)
             t_paint = time.perf_counter() - t
             t = time.perf_counter()
             outputs = {}

@@ -1,0 +1,101 @@
+"""Rendering on a Dask cluster: real worker processes on 127.0.0.1, started inside the test."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import matplotlib.image
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield cluster, client
+    client.close()
+    cluster.close()
+
+
+def decoded(path):
+    gen = imageio_ffmpeg.read_frames(str(path))
+    meta = next(gen)
+    w, h = meta["size"]
+    return [np.frombuffer(f, np.uint8).reshape(h, w, 3).astype(np.float64) for f in gen]
+
+
+def close_films(a, b):
+    fa, fb = decoded(a), decoded(b)
+    assert len(fa) == len(fb)
+    for x, y in zip(fa, fb):
+        mse = ((x - y) ** 2).mean()
+        assert mse == 0 or 10 * np.log10(255**2 / mse) > 38
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_cluster_render_matches_the_local_one(cluster, cache_dir, tmp_path, article_landscape):
+    _, client = cluster
+    common = ["scenes/article.py", "-q", "low", "--fps", "10", "--duration", "3", "--format", "mp4", "png",
+              "--cache-dir", str(cache_dir), "--json"]
+    remote = cli(*common, "--scheduler", client.scheduler.address, "-o", str(tmp_path / "remote"))
+    assert remote.returncode == 0, remote.stderr
+    local = cli(*common, "-j", "2", "-o", str(tmp_path / "local"))
+    assert local.returncode == 0, local.stderr
+    close_films(tmp_path / "remote" / "article.mp4", tmp_path / "local" / "article.mp4")
+    np.testing.assert_array_equal(matplotlib.image.imread(tmp_path / "remote" / "article.png"),
+                                  matplotlib.image.imread(tmp_path / "local" / "article.png"))
+    assert sorted(p.name for p in (tmp_path / "remote").iterdir()) == ["article.mp4", "article.png"]
+
+
+def test_without_scheduler_nothing_of_dask_is_imported(tmp_path):
+    code = ("import sys; sys.path.insert(0, '.'); from lossfilm.cli import main; "
+            f"main(['-q', 'low', '--duration', '0.5', '--format', 'png', '-o', r'{tmp_path}']); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_an_unreachable_scheduler_is_bad_input(tmp_path):
+    proc = cli("-q", "low", "--scheduler", "tcp://127.0.0.1:9", "-o", str(tmp_path))
+    assert proc.returncode == 2 and "--scheduler tcp://127.0.0.1:9" in proc.stderr
+
+
+def test_a_worker_lost_mid_render_is_replaced_and_the_film_completes(cluster, article, cache_dir, tmp_path):
+    from lossfilm.executor import DaskCluster
+    from lossfilm.studio import render
+
+    _, client = cluster
+    pids = client.run(os.getpid)
+    executor = DaskCluster(client)
+    done = {}
+
+    def go():
+        done["result"] = render(article, quality="low", formats=["mp4"], out=tmp_path / "remote", fps=15,
+                                duration=8, cache_dir=cache_dir, jobs=2, executor=executor)
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    time.sleep(2.0)  # the workers are painting
+    victim = next(iter(pids.values()))
+    os.kill(victim, signal.SIGKILL)
+    thread.join(timeout=240)
+    assert not thread.is_alive() and "result" in done
+    assert victim not in client.run(os.getpid).values()  # it really died (and was replaced)
+    local = render(article, quality="low", formats=["mp4"], out=tmp_path / "local", fps=15, duration=8,
+                   cache_dir=cache_dir, jobs=2)
+    close_films(done["result"].outputs["mp4"], local.outputs["mp4"])
