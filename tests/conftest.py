@@ -25,3 +25,10 @@ def article_landscape(article, cache_dir):
     from lossfilm.studio import landscape_for
 
     return landscape_for(article, cache_dir=cache_dir)[0]
+
+
+# Property tests run on shared, sometimes loaded machines: judge them by their examples, not their speed.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
