@@ -195,12 +195,18 @@ class Writer:
         if self._proc.wait() != 0:
             self._fail("ffmpeg failed")
         try:
-            os.replace(self.tmp, self.path)
+            self._publish()
         except OSError as exc:
             self.abort()
             raise RenderError(f"{self.ext}: could not write {self.path}: {exc.strerror}") from None
         self._close_log()
         return self.path
+
+    def _publish(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def _discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
 
     def _fail(self, what: str):
         """Stop ffmpeg, remove the temporary file and raise with the best reason there is."""
@@ -232,7 +238,7 @@ class Writer:
                 self._proc.stdin.close()
             except OSError:
                 pass
-        self.tmp.unlink(missing_ok=True)
+        self._discard()
         self._close_log()
 
     def _stderr(self) -> str:
@@ -350,25 +356,13 @@ class FramesWriter(Writer):
     def _target(self) -> str:
         return str(self.tmp / "%05d.png")
 
-    def finish(self) -> Path:
-        try:
-            self._proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-        if self._proc.wait() != 0:
-            self._fail("ffmpeg failed")
-        if self.path.exists():
+    def _publish(self) -> None:
+        if self.path.exists():  # a folder cannot be replaced in one rename: the old one goes first
             shutil.rmtree(self.path)
         os.replace(self.tmp, self.path)
-        self._close_log()
-        return self.path
 
-    def abort(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
+    def _discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
-        self._close_log()
 
 
 WRITERS: dict[str, type[Writer]] = {"mp4": MP4Writer, "gif": GIFWriter, "webm": WebMWriter, "png": PosterWriter,

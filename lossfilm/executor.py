@@ -3,6 +3,7 @@ two calls (``run`` a function over tasks, in order; ``abort`` everything). No re
 from __future__ import annotations
 
 import ctypes
+import importlib
 import multiprocessing
 import os
 import signal
@@ -127,7 +128,7 @@ def _worker_init() -> None:
         except (OSError, AttributeError):
             pass
     # Import the painter now, while the parent is still loading or computing the landscape.
-    import lossfilm.segments  # noqa: F401  (imported for its side effect: loaded before the first task)
+    importlib.import_module("lossfilm.segments")
 
 
 def default_jobs() -> int:
