@@ -155,21 +155,13 @@ def _main(argv: list[str] | None) -> int:
     else:
         workers = args.jobs or default_jobs()
         # One set of workers for every scene, started first so that they boot while the scenes load.
-        pool = local(workers) if workers > 1 else None
-    try:
+        pool = local(workers)
+    with pool:
         # Read every scene before rendering any: a typo in the last file should not cost the first render.
         work = [(f, s) for f in files for s in load_scenes(f)]
         check_output_dir(Path(args.output))
         progress = sys.stderr.isatty() and not args.json
         return _render_all(args, work, workers, pool, progress, render)
-    except BaseException:
-        if pool:
-            pool.abort()
-            pool = None
-        raise
-    finally:
-        if pool:
-            pool.close()
 
 
 def _render_all(args, work, workers, pool, progress, render) -> int:

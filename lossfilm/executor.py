@@ -11,7 +11,21 @@ import sys
 from typing import Callable, Sequence
 
 
-class Inline:
+class _Managed:
+    """``with executor:`` closes it after the work, or aborts it (stopping the workers) on any error."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, trace) -> bool:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+class Inline(_Managed):
     """Tasks one after another in this process (the same interface as LocalProcesses, for tests and
     for executors that wrap it)."""
 
@@ -33,7 +47,7 @@ class Inline:
         pass
 
 
-class LocalProcesses:
+class LocalProcesses(_Managed):
     """A pool of worker processes started by a fork server: workers never inherit our open ffmpeg pipes
     (a forked child holding a pipe's write end keeps ffmpeg from ever seeing EOF), and each worker keeps
     what it builds (a figure) between tasks."""
@@ -67,7 +81,7 @@ class LocalProcesses:
         self._pool.join()
 
 
-class DaskCluster:
+class DaskCluster(_Managed):
     """Tasks on a Dask cluster (``distributed``): imported only when asked for. Workers share no file
     system with us, so what a task makes comes back as bytes (``remote``). A worker that dies has its
     tasks rescheduled by the scheduler; a task that fails is retried twice."""

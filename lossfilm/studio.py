@@ -4,6 +4,7 @@ This is the library entry point (``lossfilm.render``); the command line only par
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -172,30 +173,23 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     # A PNG sequence needs every painted frame exactly: it is made by the streaming painter.
     remote = getattr(executor, "remote", False)  # a cluster renders even with one worker
     segmented = (jobs > 1 or remote) and frames >= 2 * jobs and "frames" not in formats
-    own = segmented and executor is None
-    if own:
-        executor = local(jobs)  # workers start while the landscape is loaded or computed
-    try:
+    # Our own workers start now, while the landscape is loaded or computed; lent ones stay open.
+    workers = local(jobs) if segmented and executor is None else contextlib.nullcontext(executor)
+    with workers as executor:
         landscape, cache_state = landscape_for(scene, use_cache, cache_dir, bar)
         t_compute = time.perf_counter() - t0
         frame_plan = plan(landscape, scene.camera, frames)
         look = Look(width, height, preset.surface_quads)
         film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats, max_mb,
                     poster)
-        if segmented:
-            outputs, t_paint, t_encode = film.in_segments(jobs, executor, bar)
-        else:
-            outputs, t_paint, t_encode = film.streamed(bar)
-    except BaseException:
-        if own:
-            executor.abort()
-            own = False
-        raise
-    finally:
-        if own:
-            executor.close()
-        if bar:
-            bar.close()
+        try:
+            if segmented:
+                outputs, t_paint, t_encode = film.in_segments(jobs, executor, bar)
+            else:
+                outputs, t_paint, t_encode = film.streamed(bar)
+        finally:
+            if bar:
+                bar.close()
     return Result(scene=scene.name, outputs=outputs, frames=frames, size=(look.width, look.height), fps=fps,
                   cache=cache_state, notes=film.notes,
                   seconds={"compute": t_compute, "paint": t_paint, "encode": t_encode,
@@ -326,14 +320,6 @@ def render_files(paths: Sequence[str | Path], jobs: int | None = None, **options
     from .scene_loader import load_scenes
 
     workers = jobs or default_jobs()
-    pool = local(workers) if workers > 1 else None
-    try:
+    with local(workers) as pool:
         scenes = [scene for path in paths for scene in load_scenes(path)]
-        results = [render(scene, jobs=workers, executor=pool, **options) for scene in scenes]
-    except BaseException:
-        if pool:
-            pool.abort()
-        raise
-    if pool:
-        pool.close()
-    return results
+        return [render(scene, jobs=workers, executor=pool, **options) for scene in scenes]
