@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lossfilm import losses  # noqa: E402
+from lossfilm import losses, native  # noqa: E402
 from lossfilm.compute import fit_grid, pca_directions, project, train  # noqa: E402
 from lossfilm.evaluate import Evaluator, ParamSpace  # noqa: E402
 from lossfilm.landscape import Trace  # noqa: E402
@@ -92,17 +92,21 @@ def main() -> None:
     print(f"torch threads {a.threads}; grid {len(betas)}x{len(alphas)}; {len(x)} rows; {space.size} parameters")
 
     ev = Evaluator(model, losses.get("cross_entropy"), x, y)
+    ev_torch = Evaluator(model, losses.get("cross_entropy"), x, y, native=False)
+    print(f"native kernel: {native.status if ev.native is not None else 'not used: ' + native.status}")
     bb, aa = np.meshgrid(betas, alphas, indexing="ij")
     coords = torch.as_tensor(np.c_[aa.ravel(), bb.ravel()], dtype=torch.float32)
     thetas = theta0 + coords[:, :1] * d1 + coords[:, 1:] * d2
     n_loop = min(a.loop_points, points)
     probe = np.linspace(0, points - 1, n_loop).astype(int)
-    ours, loops, gflops = [], [], []
+    ours, torch_path, loops, gflops = [], [], [], []
     for _ in range(a.repeat):  # interleaved rounds
-        surface = None
         t = time.perf_counter()
         surface = ev.over_plane(theta0, d1, d2, alphas, betas)
         ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        surface_torch = ev_torch.over_plane(theta0, d1, d2, alphas, betas)
+        torch_path.append(time.perf_counter() - t)
         t = time.perf_counter()
         looped = loop(record.model, thetas[probe], x, y)
         loops.append((time.perf_counter() - t) * points / n_loop)
@@ -113,6 +117,8 @@ def main() -> None:
     med_ours, med_loop = statistics.median(ours), statistics.median(loops)
     print(f"ours: {1000 * med_ours:.0f} ms ({1e6 * med_ours / points:.1f} us/point); runs "
           + ", ".join(f"{1000 * v:.0f}" for v in ours) + " ms")
+    print(f"torch path (no kernel): {1000 * statistics.median(torch_path):.0f} ms; max relative difference to "
+          f"ours {np.max(np.abs(surface - surface_torch) / np.abs(surface_torch)):.1e}")
     print(f"per-point loop: {med_loop:.2f} s ({1e3 * med_loop / points:.2f} ms/point, from {n_loop} points per round)")
     print(f"max relative difference ours vs loop: {rel:.1e}")
     print(f"speed-up vs loop: {med_loop / med_ours:.1f}x (target >= 10x)")

@@ -22,7 +22,7 @@ from .scene import Scene
 
 # Bump when the file layout changes. Changes to the computation itself are seen through _code().
 FORMAT = 1
-_COMPUTING_MODULES = ("compute.py", "evaluate.py", "losses.py", "cache.py")
+_COMPUTING_MODULES = ("compute.py", "evaluate.py", "losses.py", "cache.py", "native.py", "mlp_kernel.c")
 
 
 @functools.lru_cache(maxsize=1)
