@@ -44,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
                    help="worker processes painting frame ranges in parallel (default: one per two cores)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="render on a Dask cluster, e.g. tcp://HOST:8786 (needs requirements-dask.txt)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"],
+                   help="where to evaluate the grid (default: the scene's, normally cpu); cuda without a GPU "
+                        "warns and uses the CPU")
     p.add_argument("-o", "--output", default="media", metavar="DIR", help="output folder (default: media)")
     p.add_argument("--cache-dir", default="media/cache", metavar="DIR",
                    help="where computed landscapes are kept (default: media/cache, whatever -o says)")
@@ -171,7 +174,7 @@ def _render_all(args, work, workers, pool, progress, render) -> int:
             result = render(scene, quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                             duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
                             progress=progress, size=args.size, jobs=workers, executor=pool, max_mb=args.max_mb,
-                            poster_at=args.poster_at)
+                            poster_at=args.poster_at, device=args.device)
         except SceneError as exc:
             raise exc.at(f"{source} (scene {scene.name!r})") from None
         except BadInput as exc:

@@ -45,6 +45,7 @@ SEGMENTS_PER_WORKER = 4
 MIN_SEGMENT_FRAMES = 8
 # GIFs are for the web: unless told otherwise, one is kept under this many megabytes (see GIF_LADDER).
 GIF_BUDGET_MB = 2.0
+DEVICES = ("cpu", "cuda", "auto")  # where the grid is evaluated: "auto" takes a GPU when torch sees one
 MAX_SIZE = 7680
 
 
@@ -113,14 +114,17 @@ def check_output_dir(out: Path) -> Path:
 
 
 def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = "media/cache",
-                  progress=None) -> tuple[Landscape, str]:
-    """The scene's numbers, from the cache when they were computed before: (landscape, 'hit'|'miss'|'off')."""
+                  progress=None, device: str | None = None) -> tuple[Landscape, str]:
+    """The scene's numbers, from the cache when they were computed before: (landscape, 'hit'|'miss'|'off').
+
+    ``device`` overrides the scene's; it is not part of the cache key, since a GPU and the CPU give the
+    same numbers up to float rounding."""
     if not use_cache:
-        return compute(scene, progress), "off"
+        return compute(scene, progress, device), "off"
     found, path = landscape_cache.fetch(scene, Path(cache_dir))
     if found is not None:
         return found, "hit"
-    landscape = compute(scene, progress)
+    landscape = compute(scene, progress, device)
     try:
         landscape_cache.save(landscape, path)
     except OSError as exc:
@@ -132,14 +136,16 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
            out: Path | str = "media", fps: int | None = None, duration: float | None = None,
            use_cache: bool = True, cache_dir: Path | str = "media/cache", progress: bool = False,
            size: tuple[int, int] | None = None, jobs: int = 1, executor=None,
-           max_mb: float | None = GIF_BUDGET_MB, poster_at: float | None = None) -> Result:
+           max_mb: float | None = GIF_BUDGET_MB, poster_at: float | None = None,
+           device: str | None = None) -> Result:
     """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
 
     ``size`` (width, height) overrides the quality preset's frame size. ``jobs`` > 1 paints contiguous
     frame ranges in that many worker processes, each encoding its own segment, then joins them;
     ``executor`` (see lossfilm.executor) lends workers already started, e.g. to several renders.
     ``max_mb`` keeps the GIF under that many megabytes (None: no limit); ``Result.notes`` says what gave.
-    ``poster_at`` picks the poster PNG's moment in seconds (default: the last frame).
+    ``poster_at`` picks the poster PNG's moment in seconds (default: the last frame). ``device``
+    ('cpu', 'cuda' or 'auto') overrides the scene's choice of where the grid is evaluated.
     """
     if quality not in QUALITIES:
         raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {quality!r}")
@@ -147,6 +153,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     unknown = [f for f in formats if f not in WRITERS]
     if unknown or not formats:
         raise BadInput(f"format: expected one or more of {', '.join(WRITERS)}, got {' '.join(unknown) or 'none'}")
+    if device is not None and device not in DEVICES:
+        raise BadInput(f"device: expected one of {', '.join(DEVICES)}, got {device!r}")
     if not isinstance(jobs, int) or jobs < 1:
         raise BadInput(f"jobs: expected a positive integer, got {jobs!r}")
     if max_mb is not None and not (isinstance(max_mb, (int, float)) and max_mb > 0):
@@ -176,7 +184,7 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     # Our own workers start now, while the landscape is loaded or computed; lent ones stay open.
     workers = local(jobs) if segmented and executor is None else contextlib.nullcontext(executor)
     with workers as executor:
-        landscape, cache_state = landscape_for(scene, use_cache, cache_dir, bar)
+        landscape, cache_state = landscape_for(scene, use_cache, cache_dir, bar, device)
         t_compute = time.perf_counter() - t0
         frame_plan = plan(landscape, scene.camera, frames)
         look = Look(width, height, preset.surface_quads)

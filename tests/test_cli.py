@@ -68,6 +68,7 @@ def _scene_file(tmp_path, body):
     (["--fps", "0"], "--fps: expected a positive integer"),
     (["--duration", "-2"], "--duration: expected a positive number"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--device", "tpu"], "invalid choice: 'tpu'"),
 ])
 def test_bad_command_lines_exit_2_with_one_line_and_no_output(cli, tmp_path, args, message):
     out = tmp_path / "out"
@@ -76,6 +77,16 @@ def test_bad_command_lines_exit_2_with_one_line_and_no_output(cli, tmp_path, arg
     assert message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "Traceback" not in p.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_device_cuda_uses_the_gpu_or_says_there_is_none_and_renders_on_the_cpu(cli, tmp_path):
+    import torch
+
+    p = cli("scenes/article.py", "-q", "low", "--fps", "4", "--duration", "1", "--format", "png",
+            "-o", str(tmp_path), "--no-cache", "--device", "cuda")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "article.png").stat().st_size > 0
+    assert ("no GPU" in p.stderr) == (not torch.cuda.is_available()), p.stderr
 
 
 @pytest.mark.parametrize("body,message", [
