@@ -147,7 +147,7 @@ def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     from .executor import default_jobs, local
     from .scene_loader import load_scenes
-    from .studio import check_output_dir, render
+    from .studio import check_output_dir
 
     files = args.scenes or [str(DEFAULT_SCENE)]
     if args.scheduler:
@@ -164,34 +164,42 @@ def _main(argv: list[str] | None) -> int:
         work = [(f, s) for f in files for s in load_scenes(f)]
         check_output_dir(Path(args.output))
         progress = sys.stderr.isatty() and not args.json
-        return _render_all(args, work, workers, pool, progress, render)
+        return _render_all(args, work, workers, pool, progress)
 
 
-def _render_all(args, work, workers, pool, progress, render) -> int:
+def _render_all(args, work, workers, pool, progress) -> int:
+    from .studio import render_many
+
+    sources = {id(scene): source for source, scene in work}
+    options = dict(quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
+                   duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
+                   progress=progress, size=args.size, jobs=workers, max_mb=args.max_mb,
+                   poster_at=args.poster_at, device=args.device)
     failed = 0
-    for source, scene in work:
-        try:
-            result = render(scene, quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
-                            duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                            progress=progress, size=args.size, jobs=workers, executor=pool, max_mb=args.max_mb,
-                            poster_at=args.poster_at, device=args.device)
-        except SceneError as exc:
-            raise exc.at(f"{source} (scene {scene.name!r})") from None
-        except BadInput as exc:
-            raise BadInput(f"{source} (scene {scene.name!r}): {exc}") from None
-        except (RenderError, OSError) as exc:
-            if args.debug:
-                traceback.print_exc()
-            print(f"error: {source}: {scene.name}: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        for note in result.notes:
-            print(f"note: {scene.name}: {note}", file=sys.stderr)
-        if args.json:
-            print(json.dumps(result.as_json()), flush=True)
-        else:
-            made = ", ".join(result.outputs.values())
-            s = result.seconds
-            print(f"{scene.name}: {made}  ({result.frames} frames, {s['total']:.1f} s; cache {result.cache})",
-                  file=sys.stderr)
+    try:
+        for scene, result in render_many([scene for _, scene in work], pool, **options):
+            if isinstance(result, Exception):
+                if args.debug:
+                    traceback.print_exception(result)
+                print(f"error: {sources[id(scene)]}: {scene.name}: {result}", file=sys.stderr)
+                failed += 1
+                continue
+            for note in result.notes:
+                print(f"note: {scene.name}: {note}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(result.as_json()), flush=True)
+            else:
+                made = ", ".join(result.outputs.values())
+                s = result.seconds
+                print(f"{scene.name}: {made}  ({result.frames} frames, {s['total']:.1f} s; cache {result.cache})",
+                      file=sys.stderr)
+    except SceneError as exc:
+        scene = getattr(exc, "scene", None)
+        where = f"{sources[id(scene)]} (scene {scene.name!r})" if scene is not None else ""
+        raise exc.at(where) if where else exc from None
+    except BadInput as exc:
+        scene = getattr(exc, "scene", None)
+        if scene is None:
+            raise
+        raise BadInput(f"{sources[id(scene)]} (scene {scene.name!r}): {exc}") from None
     return 1 if failed else 0

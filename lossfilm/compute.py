@@ -5,6 +5,8 @@ Knows nothing of matplotlib or video. Everything it returns is numpy.
 from __future__ import annotations
 
 import math
+import os
+import time
 import warnings
 from typing import Callable, NamedTuple
 
@@ -14,7 +16,7 @@ from torch import nn
 
 from . import losses
 from .errors import SceneError
-from .evaluate import Evaluator, ParamSpace
+from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
 from .landscape import Landscape, Trace
 from .scene import GRID_BYTES_PER_POINT, CustomPlane, Grid, PCAPlane, RandomPlane, Run, Scene, WeightsPlane
 
@@ -252,10 +254,11 @@ def resolve_device(device: str) -> str:
 
 
 def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] | None = None,
-            device: str | None = None) -> Landscape:
+            device: str | None = None, executor=None) -> Landscape:
     """Train every run, build the plane around the first run's end point, evaluate surface and paths.
 
-    ``progress(stage, total, unit)`` may return a callback that is told how much work was done.
+    ``progress(stage, total, unit)`` may return a callback that is told how much work was done. With a
+    cluster ``executor`` (one whose ``remote`` is true) the grid's rows are evaluated as its tasks.
     """
     loss = losses.get(scene.loss)
     colors = scene.style.path_colors
@@ -288,9 +291,24 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
 
     alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
     tick = progress("surface", alphas.size * betas.size) if progress else None
-    surface = evaluator.over_plane(theta0, d1, d2, alphas, betas, tick)
+    if getattr(executor, "remote", False) and len(betas) > 1:
+        surface = _surface_on_cluster(scene, model, x, y, theta0, d1, d2, alphas, betas, executor)
+        if tick:
+            tick(alphas.size * betas.size)
+    else:
+        surface = evaluator.over_plane(theta0, d1, d2, alphas, betas, tick)
     return Landscape(
         alphas=alphas, betas=betas, loss=surface, traces=traces,
         axis_labels=tuple(labels), loss_name=scene.loss,
         epochs=max(r.epochs for r in scene.runs),
     )
+
+
+def _surface_on_cluster(scene, model, x, y, theta0, d1, d2, alphas, betas, executor) -> np.ndarray:
+    """The grid as row-range tasks on a cluster: a few per worker, so a slow or lost worker costs little."""
+    from .executor import split
+
+    job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, np.asarray(x), np.asarray(y),
+                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas)
+    ranges = split(len(betas), 4 * max(1, executor.workers))
+    return np.concatenate(executor.map_shared(plane_rows, job, ranges), axis=0)

@@ -17,6 +17,7 @@ import ctypes
 import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -25,6 +26,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from . import native as native_kernel
+from . import losses
 from .losses import Loss
 
 # Temporaries per activation element (forward value, the op's output, loss intermediates), in bytes.
@@ -289,3 +291,34 @@ class Evaluator:
 
     def chunks_for(self, points: int) -> int:
         return math.ceil(points / self.chunk)
+
+
+@dataclass
+class PlaneJob:
+    """A plane's grid to evaluate on a cluster: all a worker needs, sent to it once (``map_shared``);
+    tasks are row ranges of the grid. No scene file travels: the model goes by value."""
+
+    key: str
+    model: nn.Module
+    loss: str
+    x: np.ndarray
+    y: np.ndarray
+    memory_mb: float
+    theta0: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    alphas: np.ndarray
+    betas: np.ndarray
+
+
+_evaluators: dict[str, Evaluator] = {}
+
+
+def plane_rows(job: PlaneJob, rows: tuple[int, int]) -> np.ndarray:
+    """Rows [start, stop) of the job's grid (betas by alphas); a worker builds its evaluator once per job."""
+    ev = _evaluators.get(job.key)
+    if ev is None:
+        _evaluators.clear()
+        ev = _evaluators[job.key] = Evaluator(job.model, losses.get(job.loss), job.x, job.y, job.memory_mb)
+    t = partial(torch.as_tensor, dtype=torch.float32)
+    return ev.over_plane(t(job.theta0), t(job.d1), t(job.d2), job.alphas, job.betas[rows[0]:rows[1]])

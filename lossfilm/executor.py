@@ -1,5 +1,8 @@
-"""Where work runs: inline, or in a local pool of processes. A cluster backend plugs in with the same
-two calls (``run`` a function over tasks, in order; ``abort`` everything). No rendering logic here."""
+"""Where work runs: inline, in a local pool of processes, or on a Dask cluster, behind the same few calls:
+``start`` hands a function and its tasks to the workers and returns at once (so the caller can prepare
+the next piece of work meanwhile), ``Pending.wait`` collects the results in order, ``run`` is the two
+together, ``map_shared`` sends one large argument once for many tasks, and ``abort`` stops everything.
+No rendering logic here."""
 from __future__ import annotations
 
 import ctypes
@@ -25,20 +28,46 @@ class _Managed:
         return False
 
 
-class Inline(_Managed):
-    """Tasks one after another in this process (the same interface as LocalProcesses, for tests and
-    for executors that wrap it)."""
+class Pending:
+    """Tasks handed to the workers; ``wait(done)`` returns their results in task order, calling ``done()``
+    as each one finishes."""
+
+    def __init__(self, results: Callable[[Callable[[], None] | None], list]):
+        self._results = results
+
+    def wait(self, done: Callable[[], None] | None = None) -> list:
+        return self._results(done)
+
+
+class _Executor(_Managed):
+    def run(self, fn: Callable, tasks: Sequence, done: Callable[[], None] | None = None) -> list:
+        """``[fn(t) for t in tasks]`` on the workers, in order; ``done()`` after each task finishes."""
+        return self.start(fn, tasks).wait(done)
+
+    def map_shared(self, fn: Callable, shared, tasks: Sequence) -> list:
+        """``[fn(shared, t) for t in tasks]``: here, in this process (a local pool would copy ``shared``
+        to a worker with every task, for work this process does as fast with its own threads)."""
+        return [fn(shared, t) for t in tasks]
+
+
+def _in_order(iterator, done) -> list:
+    results = []
+    for r in iterator:
+        results.append(r)
+        if done:
+            done()
+    return results
+
+
+class Inline(_Executor):
+    """Tasks one after another in this process, when they are waited for (the same interface as
+    LocalProcesses, for tests and for executors that wrap it)."""
 
     workers = 1
     remote = False
 
-    def run(self, fn: Callable, tasks: Sequence, done: Callable[[], None] | None = None) -> list:
-        results = []
-        for t in tasks:
-            results.append(fn(t))
-            if done:
-                done()
-        return results
+    def start(self, fn: Callable, tasks: Sequence) -> Pending:
+        return Pending(lambda done: _in_order(map(fn, tasks), done))
 
     def abort(self) -> None:
         pass
@@ -47,7 +76,7 @@ class Inline(_Managed):
         pass
 
 
-class LocalProcesses(_Managed):
+class LocalProcesses(_Executor):
     """A pool of worker processes started by a fork server: workers never inherit our open ffmpeg pipes
     (a forked child holding a pipe's write end keeps ffmpeg from ever seeing EOF), and each worker keeps
     what it builds (a figure) between tasks."""
@@ -63,14 +92,10 @@ class LocalProcesses(_Managed):
             context.set_forkserver_preload(["lossfilm.segments"])
         self._pool = context.Pool(workers, initializer=_worker_init)
 
-    def run(self, fn: Callable, tasks: Sequence, done: Callable[[], None] | None = None) -> list:
-        """``[fn(t) for t in tasks]`` on the workers, in order; ``done()`` after each task finishes."""
-        results = []
-        for r in self._pool.imap(fn, tasks, chunksize=1):
-            results.append(r)
-            if done:
-                done()
-        return results
+    def start(self, fn: Callable, tasks: Sequence) -> Pending:
+        # imap hands the tasks to the workers now, from the pool's own thread; we read results later.
+        results = self._pool.imap(fn, tasks, chunksize=1)
+        return Pending(lambda done: _in_order(results, done))
 
     def abort(self) -> None:
         self._pool.terminate()
@@ -81,7 +106,7 @@ class LocalProcesses(_Managed):
         self._pool.join()
 
 
-class DaskCluster(_Managed):
+class DaskCluster(_Executor):
     """Tasks on a Dask cluster (``distributed``): imported only when asked for. Workers share no file
     system with us, so what a task makes comes back as bytes (``remote``). A worker that dies has its
     tasks rescheduled by the scheduler; a task that fails is retried twice."""
@@ -105,16 +130,33 @@ class DaskCluster(_Managed):
         self.workers = max(1, sum(self.client.nthreads().values()))
         self._futures: list = []
 
-    def run(self, fn: Callable, tasks: Sequence, done: Callable[[], None] | None = None) -> list:
-        from distributed import as_completed
+    def start(self, fn: Callable, tasks: Sequence) -> Pending:
+        return self._pending(self.client.map(fn, list(tasks), pure=False, retries=2))
 
-        self._futures = self.client.map(fn, list(tasks), pure=False, retries=2)
-        for _ in as_completed(self._futures, loop=self.client.loop):
-            if done:
-                done()
-        results = self.client.gather(self._futures)
-        self._futures = []
-        return results
+    def map_shared(self, fn: Callable, shared, tasks: Sequence) -> list:
+        """``[fn(shared, t) for t in tasks]`` on the cluster, ``shared`` sent to each worker once."""
+        [handle] = self.client.scatter([shared], broadcast=True, hash=False)
+        try:
+            futures = self.client.map(fn, [handle] * len(tasks), list(tasks), pure=False, retries=2)
+            return self._pending(futures).wait()
+        finally:
+            self.client.cancel([handle])
+
+    def _pending(self, futures: list) -> Pending:
+        self._futures += futures
+
+        def results(done):
+            from distributed import as_completed
+
+            for _ in as_completed(futures, loop=self.client.loop):
+                if done:
+                    done()
+            values = self.client.gather(futures)
+            keys = {f.key for f in futures}
+            self._futures = [f for f in self._futures if f.key not in keys]
+            return values
+
+        return Pending(results)
 
     def abort(self) -> None:
         if self._futures:

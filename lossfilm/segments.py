@@ -59,15 +59,16 @@ class SegmentResult:
 
 
 _painters: dict[str, Painter] = {}
+_KEEP = 2  # figures kept per worker: two films in flight at once (render_many) never rebuild each other's
 
 
 def _painter(task: SegmentTask) -> Painter:
-    painter = _painters.get(task.key)
+    painter = _painters.pop(task.key, None)
     if painter is None:
-        for old in _painters.values():
-            old.close()
-        _painters.clear()
-        painter = _painters[task.key] = task.picture.painter()
+        while len(_painters) >= _KEEP:
+            _painters.pop(next(iter(_painters))).close()
+        painter = task.picture.painter()
+    _painters[task.key] = painter  # most recently used last
     return painter
 
 

@@ -10,7 +10,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from . import cache as landscape_cache
 from .compute import compute
@@ -18,7 +18,7 @@ from .landscape import Landscape
 from .encode import (WRITERS, MP4Writer, PosterWriter, Writer, clean_stale_parts, gif_from_video, has_encoder,
                      join_segments, part_path, webm_from_video)
 from .executor import local, split
-from .errors import BadInput, SceneError
+from .errors import BadInput, RenderError, SceneError
 from .paint import Look
 from .plan import plan
 from .scene import Scene
@@ -114,17 +114,17 @@ def check_output_dir(out: Path) -> Path:
 
 
 def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = "media/cache",
-                  progress=None, device: str | None = None) -> tuple[Landscape, str]:
+                  progress=None, device: str | None = None, executor=None) -> tuple[Landscape, str]:
     """The scene's numbers, from the cache when they were computed before: (landscape, 'hit'|'miss'|'off').
 
     ``device`` overrides the scene's; it is not part of the cache key, since a GPU and the CPU give the
     same numbers up to float rounding."""
     if not use_cache:
-        return compute(scene, progress, device), "off"
+        return compute(scene, progress, device, executor), "off"
     found, path = landscape_cache.fetch(scene, Path(cache_dir))
     if found is not None:
         return found, "hit"
-    landscape = compute(scene, progress, device)
+    landscape = compute(scene, progress, device, executor)
     try:
         landscape_cache.save(landscape, path)
     except OSError as exc:
@@ -147,6 +147,51 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     ``poster_at`` picks the poster PNG's moment in seconds (default: the last frame). ``device``
     ('cpu', 'cuda' or 'auto') overrides the scene's choice of where the grid is evaluated.
     """
+    options = dict(quality=quality, formats=formats, out=out, fps=fps, duration=duration, use_cache=use_cache,
+                   cache_dir=cache_dir, progress=progress, size=size, max_mb=max_mb, poster_at=poster_at,
+                   device=device)
+    segmented = _segmented(scene, jobs, executor, **options)
+    # Our own workers start now, while the landscape is loaded or computed; lent ones stay open.
+    workers = local(jobs) if segmented and executor is None else contextlib.nullcontext(executor)
+    with workers as executor:
+        return _begin(scene, executor, jobs=jobs, **options).finish()
+
+
+def render_many(scenes: Sequence[Scene], executor, **options) -> Iterator[tuple[Scene, Result | Exception]]:
+    """Render several scenes on one set of workers, keeping them busy: while the workers paint one
+    scene's segments, this process computes the next scene and hands its segments over too, then joins
+    the first. Yields (scene, Result) in order, or (scene, the RenderError or OSError that stopped
+    it: the other scenes still render). Bad input (BadInput, SceneError) stops everything at once."""
+    in_flight: list[tuple[Scene, _Render]] = []
+
+    def finish_oldest():
+        scene, job = in_flight.pop(0)
+        try:
+            return scene, job.finish()
+        except (RenderError, OSError) as exc:
+            return scene, exc
+
+    try:
+        for scene in scenes:
+            try:
+                in_flight.append((scene, _begin(scene, executor, **options)))
+            except (RenderError, OSError) as exc:
+                in_flight.append((scene, _Failed(exc)))
+            except (BadInput, SceneError) as exc:
+                exc.scene = scene  # for the caller's message: which scene of which file
+                raise
+            # One scene ahead: its segments queue behind the running ones while we join the oldest.
+            while len(in_flight) > 1:
+                yield finish_oldest()
+        while in_flight:
+            yield finish_oldest()
+    finally:
+        for _, job in in_flight:
+            job.cancel()
+
+
+def _settings(scene: Scene, quality, formats, fps, duration, size, jobs, max_mb, poster_at, device, **_):
+    """Checked render settings: (formats, fps, frames, poster index, (width, height), preset)."""
     if quality not in QUALITIES:
         raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {quality!r}")
     formats = list(dict.fromkeys(formats))
@@ -173,35 +218,105 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
         raise BadInput(f"poster-at: expected a time from 0 to {duration:g} seconds, got {poster_at!r}")
     poster = frames - 1 if poster_at is None else min(frames - 1, int(round(poster_at * fps)))
     width, height = check_size(size) if size is not None else (preset.width, preset.height)
+    return formats, fps, frames, poster, (width, height), preset
+
+
+def _segmented(scene: Scene, jobs: int, executor, **options) -> bool:
+    """Whether workers paint segments: with several of them, or on a cluster, and enough frames; a
+    PNG sequence needs every painted frame exactly and is made by the streaming painter."""
+    formats, _, frames, *_ = _settings(scene, jobs=jobs, **options)
+    remote = getattr(executor, "remote", False)  # a cluster renders even with one worker
+    return (jobs > 1 or remote) and frames >= 2 * jobs and "frames" not in formats
+
+
+def _begin(scene: Scene, executor, *, quality: str = "medium", formats: Sequence[str] = ("mp4", "gif"),
+           out: Path | str = "media", fps: int | None = None, duration: float | None = None, use_cache: bool = True,
+           cache_dir: Path | str = "media/cache", progress: bool = False, size: tuple[int, int] | None = None,
+           jobs: int = 1, max_mb: float | None = GIF_BUDGET_MB, poster_at: float | None = None,
+           device: str | None = None) -> "_Render":
+    """Check the settings, compute (or load) the numbers and start the film: a streamed film is made
+    here and now; a segmented one has its segments handed to the workers, to be joined by ``finish``.
+    The keyword options are ``render``'s."""
+    options = dict(quality=quality, formats=formats, fps=fps, duration=duration, size=size, max_mb=max_mb,
+                   poster_at=poster_at, device=device)
+    segmented = _segmented(scene, jobs, executor, **options)
+    formats, fps, frames, poster, (width, height), preset = _settings(scene, jobs=jobs, **options)
     out = check_output_dir(Path(out))
     clean_stale_parts(out)
-
     bar = _bar(progress)
-    t0 = time.perf_counter()
-    # A PNG sequence needs every painted frame exactly: it is made by the streaming painter.
-    remote = getattr(executor, "remote", False)  # a cluster renders even with one worker
-    segmented = (jobs > 1 or remote) and frames >= 2 * jobs and "frames" not in formats
-    # Our own workers start now, while the landscape is loaded or computed; lent ones stay open.
-    workers = local(jobs) if segmented and executor is None else contextlib.nullcontext(executor)
-    with workers as executor:
-        landscape, cache_state = landscape_for(scene, use_cache, cache_dir, bar, device)
-        t_compute = time.perf_counter() - t0
+    job = _Render(scene.name, bar, time.perf_counter())
+    try:
+        landscape, job.cache = landscape_for(scene, use_cache, cache_dir, bar, device, executor)
+        job.seconds["compute"] = time.perf_counter() - job.t0
         frame_plan = plan(landscape, scene.camera, frames)
         look = Look(width, height, preset.surface_quads)
-        film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats, max_mb,
-                    poster)
+        job.film = Film(scene.name, Picture(landscape, frame_plan, scene.style, look, fps, quality), out, formats,
+                        max_mb, poster)
+        job.frames, job.size, job.fps = frames, (look.width, look.height), fps
+        if segmented:
+            job.segments = job.film.submit_segments(jobs, executor, bar)
+        else:
+            job.outputs, job.seconds["paint"], job.seconds["encode"] = job.film.streamed(bar)
+            job.close_bar()
+    except BaseException:
+        job.cancel()
+        raise
+    return job
+
+
+@dataclass
+class _Render:
+    """A render begun by ``_begin``: ``finish`` waits for its segments (if any) and returns the Result."""
+
+    name: str
+    bar: object
+    t0: float
+    cache: str = "off"
+    film: "Film | None" = None
+    segments: "Segments | None" = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    frames: int = 0
+    size: tuple[int, int] = (0, 0)
+    fps: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def finish(self) -> Result:
         try:
-            if segmented:
-                outputs, t_paint, t_encode = film.in_segments(jobs, executor, bar)
-            else:
-                outputs, t_paint, t_encode = film.streamed(bar)
-        finally:
-            if bar:
-                bar.close()
-    return Result(scene=scene.name, outputs=outputs, frames=frames, size=(look.width, look.height), fps=fps,
-                  cache=cache_state, notes=film.notes,
-                  seconds={"compute": t_compute, "paint": t_paint, "encode": t_encode,
-                           "total": time.perf_counter() - t0})
+            if self.segments is not None:
+                self.outputs, self.seconds["paint"], self.seconds["encode"] = self.film.finish_segments(self.segments)
+                self.segments = None
+        except BaseException:
+            self.cancel()
+            raise
+        self.close_bar()
+        self.seconds["total"] = time.perf_counter() - self.t0
+        return Result(scene=self.name, outputs=self.outputs, frames=self.frames, size=self.size, fps=self.fps,
+                      cache=self.cache, notes=self.film.notes, seconds=dict(self.seconds))
+
+    def cancel(self) -> None:
+        """Forget the segments (their files are removed; the workers' pool is the caller's to stop)."""
+        if self.segments is not None:
+            self.segments.remove()
+            self.segments = None
+        self.close_bar()
+
+    def close_bar(self) -> None:
+        if self.bar:
+            self.bar.close()
+            self.bar = None
+
+
+@dataclass
+class _Failed:
+    """A scene whose render stopped before its segments were handed over: ``finish`` re-raises."""
+
+    error: Exception
+
+    def finish(self) -> Result:
+        raise self.error
+
+    def cancel(self) -> None:
+        pass
 
 
 @dataclass
@@ -278,6 +393,10 @@ class Film:
     def in_segments(self, jobs: int, executor, bar=None) -> tuple[dict[str, str], float, float]:
         """Frame ranges painted and encoded by workers, joined without re-encoding; GIF and WebM are made
         from the joined film. ``paint`` is the workers' wall time, ``encode`` the join and what follows."""
+        return self.finish_segments(self.submit_segments(jobs, executor, bar))
+
+    def submit_segments(self, jobs: int, executor, bar=None) -> "Segments":
+        """Hand the frame ranges to the workers and return at once."""
         owner = os.getpid()
         key = f"{self.name}-{owner}-{time.time_ns()}"
         pic = self.picture
@@ -288,15 +407,21 @@ class Film:
         remote = getattr(executor, "remote", False)
         tasks = [SegmentTask(key, pic, a, b, str(part_path(self.out / f"{self.name}-seg{k:04d}.mp4", owner)), owner,
                              remote) for k, (a, b) in enumerate(ranges)]
-        segments = [Path(t.path) for t in tasks] + [part_path(Path(t.path), owner) for t in tasks]
+        segments = Segments(tasks, None, time.perf_counter(), bar("paint", len(tasks)) if bar else None)
+        segments.pending = executor.start(paint_segment, tasks)
+        return segments
+
+    def finish_segments(self, segments: "Segments") -> tuple[dict[str, str], float, float]:
+        """Wait for the segments, join them and make the other formats from the joined film."""
+        pic = self.picture
+        frames = len(pic.plan)
+        tasks = segments.tasks
         master = self.master_path()
         try:
-            t = time.perf_counter()
-            tick = bar("paint", len(tasks)) if bar else None
-            for result in executor.run(paint_segment, tasks, tick):
+            for result in segments.pending.wait(segments.tick):
                 if result.data is not None:  # from a worker on another machine: keep it here
                     Path(result.path).write_bytes(result.data)
-            t_paint = time.perf_counter() - t
+            t_paint = time.perf_counter() - segments.t0
             t = time.perf_counter()
             outputs = {}
             # Each worker published its segment under its segment name; join those.
@@ -314,11 +439,26 @@ class Film:
             outputs = self._from_master(master, outputs)
             t_encode = time.perf_counter() - t
         finally:
-            for seg in segments:
-                seg.unlink(missing_ok=True)
+            segments.remove()
             if "mp4" not in self.formats:
                 master.unlink(missing_ok=True)
         return outputs, t_paint, t_encode
+
+
+@dataclass
+class Segments:
+    """A film's segment tasks handed to the workers."""
+
+    tasks: list[SegmentTask]
+    pending: object  # executor.Pending
+    t0: float
+    tick: Callable[[int], None] | None = None
+
+    def remove(self) -> None:
+        owner = self.tasks[0].owner if self.tasks else os.getpid()
+        for task in self.tasks:
+            Path(task.path).unlink(missing_ok=True)
+            part_path(Path(task.path), owner).unlink(missing_ok=True)
 
 
 def render_files(paths: Sequence[str | Path], jobs: int | None = None, **options) -> list[Result]:
@@ -330,4 +470,9 @@ def render_files(paths: Sequence[str | Path], jobs: int | None = None, **options
     workers = jobs or default_jobs()
     with local(workers) as pool:
         scenes = [scene for path in paths for scene in load_scenes(path)]
-        return [render(scene, jobs=workers, executor=pool, **options) for scene in scenes]
+        results = []
+        for _, result in render_many(scenes, pool, jobs=workers, **options):
+            if isinstance(result, Exception):
+                raise result
+            results.append(result)
+        return results

@@ -99,3 +99,69 @@ def test_a_worker_lost_mid_render_is_replaced_and_the_film_completes(cluster, ar
     local = render(article, quality="low", formats=["mp4"], out=tmp_path / "local", fps=15, duration=8,
                    cache_dir=cache_dir, jobs=2)
     close_films(done["result"].outputs["mp4"], local.outputs["mp4"])
+
+
+SCENE_WITH_ITS_OWN_MODEL = '''
+import torch
+from torch import nn
+from lossfilm import Grid, RandomPlane, Run, Scene, datasets
+
+
+class Net(nn.Module):  # defined here, so no worker can import it: it must travel by value
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(2, 6), nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+
+
+scene = Scene(name="own_model", data=datasets.moons(n=120, seed=0), model=Net,
+              runs=[Run(optimizer="adam", lr=0.05, epochs=3, batch_size=32)], plane=RandomPlane(seed=1),
+              grid=Grid.around_paths(points=14), loss="cross_entropy", evaluate_on="train")
+'''
+
+
+def test_the_grid_is_evaluated_as_cluster_tasks_and_equals_the_local_grid(cluster, tmp_path):
+    from lossfilm.compute import compute
+    from lossfilm.executor import DaskCluster
+    from lossfilm.scene_loader import load_scenes
+
+    _, client = cluster
+    f = tmp_path / "own_model.py"
+    f.write_text(SCENE_WITH_ITS_OWN_MODEL)
+    scene = load_scenes(f)[0]
+    here = compute(scene)
+    there = compute(scene, executor=DaskCluster(client))
+
+    def jobs_seen():
+        from lossfilm import evaluate
+
+        return [key.split("-")[0] for key in evaluate._evaluators]
+
+    assert "own_model" in sum(client.run(jobs_seen).values(), [])  # the workers did the grid
+    assert there.loss.shape == here.loss.shape == (14, 14)
+    np.testing.assert_allclose(there.loss, here.loss, rtol=1e-6)
+    for a, b in zip(here.traces, there.traces):
+        np.testing.assert_allclose(a.alpha, b.alpha, rtol=1e-12, atol=1e-15)  # same training, same plane
+
+
+def test_several_scenes_in_one_command_all_render_on_the_cluster(cluster, cache_dir, tmp_path):
+    import json
+
+    _, client = cluster
+    files = []
+    for name in ("first", "second"):
+        f = tmp_path / f"{name}.py"
+        f.write_text("import dataclasses\nfrom lossfilm.scene_loader import load_scenes\n"
+                     f"_base = load_scenes(r'{ROOT / 'scenes' / 'article.py'}')[0]\n"
+                     f"scene = dataclasses.replace(_base, name='{name}')\n")
+        files.append(str(f))
+    p = cli(*files, "-q", "low", "--fps", "10", "--duration", "2", "--format", "mp4", "--cache-dir",
+            str(cache_dir), "--json", "--scheduler", client.scheduler.address, "-o", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    reports = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [r["scene"] for r in reports] == ["first", "second"]
+    for r in reports:
+        assert len(decoded(r["outputs"]["mp4"])) == 20
+    assert sorted(x.name for x in (tmp_path / "out").iterdir()) == ["first.mp4", "second.mp4"]

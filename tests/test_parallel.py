@@ -1,4 +1,6 @@
 """Frame ranges painted by worker processes give the film a single painter gives."""
+from pathlib import Path
+
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -65,3 +67,29 @@ def test_parallel_and_serial_films_differ_only_by_codec_noise(serial_and_paralle
     for i, (x, y) in enumerate(zip(a, b)):
         mse = ((x - y) ** 2).mean()
         assert mse == 0 or 10 * np.log10(255**2 / mse) > 38, i
+
+
+def test_several_scenes_are_in_flight_together(article, cache_dir, tmp_path):
+    """render_many hands the next scene's segments to the workers before joining the previous one."""
+    import dataclasses
+
+    from lossfilm.executor import Inline, Pending
+    from lossfilm.studio import render_many
+
+    log = []
+
+    class Recording(Inline):
+        workers = 2
+
+        def start(self, fn, tasks):
+            name = tasks[0].key.split("-")[0]
+            log.append(("start", name))
+            pending = super().start(fn, tasks)
+            return Pending(lambda done: (log.append(("wait", name)), pending.wait(done))[1])
+
+    scenes = [dataclasses.replace(article, name=n) for n in ("a", "b", "c")]
+    results = list(render_many(scenes, Recording(), quality="low", formats=["mp4"], out=tmp_path, fps=8,
+                               duration=2, cache_dir=cache_dir, jobs=2))
+    assert [s.name for s, _ in results] == ["a", "b", "c"]
+    assert all(r.frames == 16 and Path(r.outputs["mp4"]).exists() for _, r in results)
+    assert log == [("start", "a"), ("start", "b"), ("wait", "a"), ("start", "c"), ("wait", "b"), ("wait", "c")]
