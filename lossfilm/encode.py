@@ -260,7 +260,7 @@ class MP4Writer(Writer):
     ext = "mp4"
     # x264 shares the machine with the painter: at 800x800 veryfast cost less CPU than faster for a
     # slightly smaller file (flat shaded surfaces are easy to predict).
-    PRESETS = {"low": "veryfast", "medium": "veryfast", "high": "faster", "4k": "faster"}
+    PRESETS = {"low": "ultrafast", "medium": "veryfast", "high": "faster", "4k": "faster"}
 
     def output_args(self) -> list[str]:
         return ["-c:v", "libx264", "-preset", self.PRESETS.get(self.quality, "fast"), "-crf", "20",
