@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from typing import Callable, Sequence
 
 
@@ -97,9 +98,20 @@ class LocalProcesses(_Executor):
         results = self._pool.imap(fn, tasks, chunksize=1)
         return Pending(lambda done: _in_order(results, done))
 
+    ABORT_GRACE_S = 5.0
+
     def abort(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        # terminate() SIGTERMs the workers and joins them. A worker still starting when the render
+        # failed (a bad scene file is found within milliseconds) was once seen to outlive its SIGTERM and
+        # hang the join forever, so the join gets a deadline, after which the workers are killed.
+        stopper = threading.Thread(target=self._pool.terminate, daemon=True)
+        stopper.start()
+        stopper.join(self.ABORT_GRACE_S)
+        if stopper.is_alive():
+            for process in list(getattr(self._pool, "_pool", [])):
+                if process.is_alive():
+                    process.kill()
+            stopper.join(self.ABORT_GRACE_S)
 
     def close(self) -> None:
         self._pool.close()

@@ -137,3 +137,19 @@ def test_the_cache_key_changes_with_any_field_that_changes_the_numbers(article):
     # camera, style text and duration do not change the numbers
     same = dataclasses.replace(article, duration=3.0, camera=dataclasses.replace(article.camera, turns=0.5))
     assert key(same) == base
+
+
+def test_aborting_a_pool_whose_workers_are_still_starting_never_hangs():
+    """A bad scene file fails within milliseconds of the pool's start; about one abort in 40 then met a
+    worker that outlived terminate()'s SIGTERM and hung the join forever. The abort has a deadline."""
+    import time
+
+    from lossfilm.executor import LocalProcesses
+
+    for _ in range(12):
+        pool = LocalProcesses(2)
+        workers = list(pool._pool._pool)
+        t = time.perf_counter()
+        pool.abort()
+        assert time.perf_counter() - t < 2 * LocalProcesses.ABORT_GRACE_S + 2
+        assert not any(w.is_alive() for w in workers)
