@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import time
 import warnings
 from typing import Callable, NamedTuple
@@ -81,7 +82,10 @@ def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None)
     y = torch.as_tensor(scene.data.y_train)
     n = len(x)
     gen = torch.Generator().manual_seed(scene.seed)
-    thetas = [space.flatten(model)]
+    steps = run.epochs * math.ceil(n / run.batch_size)
+    thetas = _records(steps + 1, space.size, scene.memory_mb)
+    thetas[0] = space.flatten(model).numpy()
+    kept = 1
     epoch_ends: list[int] = []
     diverged_at = -1
     for _ in range(run.epochs):
@@ -98,23 +102,35 @@ def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None)
             opt.step()
             theta = space.flatten(model)
             if not (torch.isfinite(value) and torch.isfinite(theta).all()):
-                diverged_at = len(thetas) - 1
+                diverged_at = kept - 1
                 break
-            thetas.append(theta)
+            thetas[kept] = theta.numpy()
+            kept += 1
             if progress:
                 progress(1)
         if diverged_at >= 0:
             break
-        epoch_ends.append(len(thetas) - 1)
-    return Recorded(torch.stack(thetas).numpy(), np.asarray(epoch_ends, dtype=np.int64), diverged_at, model)
+        epoch_ends.append(kept - 1)
+    return Recorded(thetas[:kept], np.asarray(epoch_ends, dtype=np.int64), diverged_at, model)
 
 
-def plane_basis(plane, space: ParamSpace, thetas: np.ndarray, model: nn.Module):
+def _records(rows: int, size: int, memory_mb: float) -> np.ndarray:
+    """Room for every recorded step: in memory when it fits the scene's memory bound, else in a
+    temporary file mapped into memory (a 100k-parameter net over 4,000 steps is 1.6 GB of float32),
+    so that the process stays within the bound and the page cache holds what is in use."""
+    if rows * size * 4 <= memory_mb * 2**20:
+        return np.empty((rows, size), np.float32)
+    with tempfile.TemporaryFile(prefix="lossfilm-path-") as f:  # unlinked at once; the map keeps it
+        f.truncate(rows * size * 4)
+        return np.memmap(f, np.float32, "r+", shape=(rows, size))
+
+
+def plane_basis(plane, space: ParamSpace, thetas: np.ndarray, model: nn.Module, memory_mb: float = 256.0):
     """(theta0, d1, d2, axis labels) for the scene's plane: float32 tensors of length P.
 
     ``thetas`` is the first run's recorded path; its last point is the default centre.
     """
-    center = torch.as_tensor(thetas[0] if getattr(plane, "center", "final") == "start" else thetas[-1],
+    center = torch.as_tensor(np.asarray(thetas[0] if getattr(plane, "center", "final") == "start" else thetas[-1]),
                              dtype=torch.float32).clone()
     if isinstance(plane, WeightsPlane):
         ia, ib = space.index(plane.a), space.index(plane.b)
@@ -132,7 +148,7 @@ def plane_basis(plane, space: ParamSpace, thetas: np.ndarray, model: nn.Module):
                   for _ in range(2))
         return center, d1, d2, plane.axis_labels()
     if isinstance(plane, PCAPlane):
-        d1, d2, explained = pca_directions(thetas)
+        d1, d2, explained = pca_directions(thetas, memory_mb)
         return center, d1, d2, (f"PC1 ({explained[0]:.1%})", f"PC2 ({explained[1]:.1%})")
     if isinstance(plane, CustomPlane):
         return center, _direction(plane.d1, space, "plane.d1"), _direction(plane.d2, space, "plane.d2"), \
@@ -157,18 +173,42 @@ def filter_normalized(d: torch.Tensor, theta: torch.Tensor, space: ParamSpace, k
     return d
 
 
-def pca_directions(thetas: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """Top two principal directions of theta_t - theta_final, their explained variance shares."""
-    m = torch.as_tensor(thetas, dtype=torch.float64)
-    m = m - m[-1]
-    if len(m) < 3:
-        raise SceneError("plane", "a PCAPlane needs a run of at least 2 steps", len(m) - 1)
-    _, sv, vh = torch.linalg.svd(m, full_matrices=False)
-    dirs = vh[:2].clone()
+PCA_MAX_ROWS = 4096  # path points a large PCA works on (evenly spaced, first and last included)
+
+
+def pca_directions(thetas: np.ndarray, memory_mb: float = 256.0) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """Top two principal directions of theta_t - theta_final, their explained variance shares.
+
+    Exact SVD when the centred path fits ``memory_mb`` in float64. Otherwise through the Gram matrix
+    M M^T of at most PCA_MAX_ROWS evenly spaced points, built from column blocks, so that neither the
+    path nor a float64 copy of it is ever held whole.
+    """
+    if len(thetas) < 3:
+        raise SceneError("plane", "a PCAPlane needs a run of at least 2 steps", len(thetas) - 1)
+    last = torch.as_tensor(np.asarray(thetas[-1]), dtype=torch.float64)
+    if thetas.size * 8 <= memory_mb * 2**20:
+        m = torch.as_tensor(np.asarray(thetas), dtype=torch.float64) - last
+        _, sv, vh = torch.linalg.svd(m, full_matrices=False)
+        dirs, var, first = vh[:2].clone(), (sv**2).numpy(), m[0]
+    else:
+        rows = np.unique(np.linspace(0, len(thetas) - 1, min(len(thetas), PCA_MAX_ROWS)).round().astype(int))
+        block = max(1, int(memory_mb * 2**20 // (8 * len(rows) * 2)))
+        gram = torch.zeros(len(rows), len(rows), dtype=torch.float64)
+        for a in range(0, thetas.shape[1], block):
+            m = torch.as_tensor(np.asarray(thetas[rows, a:a + block]), dtype=torch.float64) - last[a:a + block]
+            gram += m @ m.T
+        var_t, u = torch.linalg.eigh(gram)  # ascending
+        var = var_t.flip(0).clamp_(min=0).numpy()
+        u = u[:, -2:].flip(1)
+        sv = torch.as_tensor(np.sqrt(var[:2]))
+        dirs = torch.empty(2, thetas.shape[1], dtype=torch.float64)
+        for a in range(0, thetas.shape[1], block):
+            m = torch.as_tensor(np.asarray(thetas[rows, a:a + block]), dtype=torch.float64) - last[a:a + block]
+            dirs[:, a:a + block] = (u.T @ m) / torch.where(sv > 0, sv, 1.0)[:, None]
+        first = torch.as_tensor(np.asarray(thetas[0]), dtype=torch.float64) - last
     # A deterministic sign: the path starts on the positive side of each axis.
-    signs = torch.sign(m[0] @ dirs.T)
+    signs = torch.sign(first @ dirs.T)
     dirs *= torch.where(signs == 0, 1.0, signs)[:, None]
-    var = (sv**2).numpy()
     explained = var[:2] / var.sum() if var.sum() > 0 else np.zeros(2)
     return dirs[0].float(), dirs[1].float(), explained
 
@@ -191,10 +231,19 @@ def _direction(d, space: ParamSpace, field: str) -> torch.Tensor:
     return flat
 
 
-def project(thetas: np.ndarray, theta0: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares coordinates (alpha, beta) of each theta in the plane theta0 + a*d1 + b*d2."""
+def project(thetas: np.ndarray, theta0: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor,
+            memory_mb: float = 256.0) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares coordinates (alpha, beta) of each theta in the plane theta0 + a*d1 + b*d2: the
+    normal equations (B^T B) c = B^T (theta - theta0), over blocks of rows within ``memory_mb``."""
     basis = torch.stack([d1, d2], 1).double()
-    coords = torch.linalg.lstsq(basis, (torch.as_tensor(thetas).double() - theta0.double()).T).solution
+    normal = basis.T @ basis
+    center = theta0.double()
+    block = max(1, int(memory_mb * 2**20 // (8 * 2 * max(1, thetas.shape[1]))))
+    coords = []
+    for a in range(0, len(thetas), block):
+        rhs = (torch.as_tensor(np.asarray(thetas[a:a + block]), dtype=torch.float64) - center) @ basis
+        coords.append(torch.linalg.solve(normal, rhs.T))
+    coords = torch.cat(coords, 1) if coords else torch.zeros(2, 0, dtype=torch.float64)
     return coords[0].numpy(), coords[1].numpy()
 
 
@@ -279,14 +328,14 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
     # those of the plane's centre, as in Li et al.; its parameters are replaced point by point.
     model = trained.eval()
     space = ParamSpace(model)
-    theta0, d1, d2, labels = plane_basis(scene.plane, space, runs[0][1], model)
+    theta0, d1, d2, labels = plane_basis(scene.plane, space, runs[0][1], model, scene.memory_mb)
     x, y = (scene.data.x_test, scene.data.y_test) if scene.evaluate_on == "test" else \
         (scene.data.x_train, scene.data.y_train)
     evaluator = Evaluator(model, loss, x, y, scene.memory_mb, resolve_device(device or scene.device))
 
     traces = []
     for run, thetas, epoch_ends, diverged_at, color in runs:
-        alpha, beta = project(thetas, theta0, d1, d2)
+        alpha, beta = project(thetas, theta0, d1, d2, scene.memory_mb)
         traces.append(Trace(run.name, color, alpha, beta, evaluator(thetas), epoch_ends, diverged_at))
 
     alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)

@@ -45,18 +45,23 @@ def test_filter_normalisation_matches_each_filter_and_zeroes_biases():
     assert kept[seg].norm() == pytest.approx(theta[seg].norm().item(), rel=1e-5)
 
 
-def test_pca_directions_are_orthonormal_and_recover_a_path_in_the_plane_exactly():
+@pytest.mark.parametrize("memory_mb,max_rows", [(256, 4096), (0.001, 4096), (0.001, 16)])
+def test_pca_directions_are_orthonormal_and_recover_a_path_in_the_plane_exactly(memory_mb, max_rows, monkeypatch):
+    """Exact SVD; the bounded Gram route in column blocks; and the same on a subsample of the path."""
+    from lossfilm import compute
+
+    monkeypatch.setattr(compute, "PCA_MAX_ROWS", max_rows)
     rng = np.random.RandomState(0)
     u, v = np.linalg.qr(rng.randn(40, 2))[0].T
     t = np.linspace(0, 1, 60)
     final = rng.randn(40)
     a, b = 3 * (1 - t), np.sin(4 * t)  # a curve in a plane through the final point
     thetas = final + a[:, None] * u + b[:, None] * v
-    d1, d2, explained = pca_directions(thetas)
+    d1, d2, explained = pca_directions(thetas, memory_mb)
     assert float(d1 @ d1) == pytest.approx(1, abs=1e-6) and float(d2 @ d2) == pytest.approx(1, abs=1e-6)
     assert float(d1 @ d2) == pytest.approx(0, abs=1e-6)
     assert explained.sum() == pytest.approx(1, abs=1e-6) and explained[0] >= explained[1]
-    alpha, beta = project(thetas, torch.tensor(final, dtype=torch.float32), d1, d2)
+    alpha, beta = project(thetas, torch.tensor(final, dtype=torch.float32), d1, d2, memory_mb)
     rebuilt = final + alpha[:, None] * d1.numpy() + beta[:, None] * d2.numpy()
     np.testing.assert_allclose(rebuilt, thetas, atol=1e-5)
     assert alpha[0] > 0 and beta[np.argmax(np.abs(beta))] != 0  # the sign convention: the start is positive
@@ -122,3 +127,21 @@ def test_each_new_scene_renders_with_its_path_visible(name, tmp_path, cache_dir)
     frames = [np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in gen]
     assert len(frames) == 8
     assert _path_pixels(frames[-1], (0xFF, 0x4D, 0x6D)) > 40
+
+
+def test_a_path_larger_than_the_memory_bound_is_recorded_on_disk_with_the_same_numbers():
+    import dataclasses
+
+    from lossfilm.compute import compute, train
+
+    scene = load_scenes(ROOT / "scenes" / "spirals_pca.py")[0]
+    scene = dataclasses.replace(scene, runs=[dataclasses.replace(scene.runs[0], epochs=20)],
+                                grid=dataclasses.replace(scene.grid, points=12))
+    # 20 epochs x 9 batches x 303 parameters x 4 bytes = 220 kB of path, against a bound of 0.1 MB
+    small = dataclasses.replace(scene, memory_mb=0.1)
+    big, tight = train(scene, scene.runs[0]), train(small, small.runs[0])
+    assert isinstance(tight.thetas, np.memmap) and not isinstance(big.thetas, np.memmap)
+    np.testing.assert_array_equal(tight.thetas, big.thetas)
+    a, b = compute(scene), compute(small)
+    np.testing.assert_allclose(b.traces[0].alpha, a.traces[0].alpha, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(b.loss, a.loss, rtol=1e-5)
