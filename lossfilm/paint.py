@@ -177,8 +177,11 @@ class LeanAxes:
         far_x, far_y = x0 + x1 - near_x, y0 + y1 - near_y
         ty, tx = near_y + out_y * self.pad[1], near_x + out_x * self.pad[0]
         labels = [((v, ty, floor), s) for v, s in self.xticks] + [((tx, v, floor), s) for v, s in self.yticks]
+        self.ticks = len(labels)
+        # The axis names, and the points of their edges they are pushed away from (see paste).
         labels.append((((x0 + x1) / 2, near_y + out_y * 2.4 * self.pad[1], floor), self.names[0]))
         labels.append(((near_x + out_x * 2.4 * self.pad[0], (y0 + y1) / 2, floor), self.names[1]))
+        self.name_bases = [((x0 + x1) / 2, near_y, floor), (near_x, (y0 + y1) / 2, floor)]
         # The loss axis stands on whichever side corner appears further right, clear of the text column.
         corners = ((near_x, far_y), (far_x, near_y))
         right = np.array([-np.sin(a), np.cos(a)])  # screen-right in the xy plane for this azimuth
@@ -195,12 +198,35 @@ class LeanAxes:
         """Paste the labels at their projected positions; call after the frame is drawn (it sets ax.M)."""
         if not self.labels:
             return
-        xyz = np.array([p for p, _ in self.labels], dtype=float)
+        xyz = np.array([p for p, _ in self.labels] + self.name_bases, dtype=float)
         px, py, _ = proj3d.proj_transform(xyz[:, 0], xyz[:, 1], xyz[:, 2], self.ax.M)
         screen = self.ax.transData.transform(np.column_stack([px, py]))
-        height = frame.shape[0]
-        for (x, y), (_, sprite) in zip(screen, self.labels):
-            sprite.paste(frame, x, height - y)
+        screen[:, 1] = frame.shape[0] - screen[:, 1]  # rows from the top
+        bases, screen = screen[len(self.labels):], screen[:len(self.labels)]
+        sprites = [s for _, s in self.labels]
+        taken = [s.box(x, y) for (x, y), s in zip(screen[:self.ticks], sprites[:self.ticks])]
+        for k, base in zip((self.ticks, self.ticks + 1), bases):
+            screen[k] = _clear_of(sprites[k], screen[k], base, taken)
+            taken.append(sprites[k].box(*screen[k]))
+        self.boxes = taken  # where the floor's labels went: ticks, then the two axis names
+        for (x, y), sprite in zip(screen, sprites):
+            sprite.paste(frame, x, y)
+
+
+def _clear_of(sprite, at: np.ndarray, base: np.ndarray, taken: list, step: float = 3.0, tries: int = 60,
+              gap: float = 3.0) -> np.ndarray:
+    """``at`` moved away from ``base`` (its axis edge) until the sprite's ink is ``gap`` pixels clear of
+    every box in ``taken``: a long axis name seen at a steep angle would otherwise cover tick labels."""
+    direction = at - base
+    norm = float(np.hypot(*direction))
+    direction = direction / norm if norm > 1e-9 else np.array([0.0, 1.0])
+    for _ in range(tries):
+        left, top, right, bottom = sprite.box(*at)
+        if not any(left - gap < r and l < right + gap and top - gap < b and t < bottom + gap
+                   for l, t, r, b in taken):  # noqa: E741
+            break
+        at = at + step * direction
+    return at
 
 
 class LossCurve:

@@ -15,13 +15,22 @@ from matplotlib.font_manager import FontProperties
 class Sprite:
     """Straight-alpha RGBA ink with its anchor: pixel (ax, ay) of the sprite is the text's reference point."""
 
-    __slots__ = ("rgb", "alpha", "ax", "ay", "width", "height")
+    __slots__ = ("rgb", "alpha", "ax", "ay", "width", "height", "ink")
 
     def __init__(self, rgba: np.ndarray, ax: float, ay: float):
         self.rgb = rgba[..., :3].astype(np.float32)
         self.alpha = rgba[..., 3:].astype(np.float32) / 255.0
         self.ax, self.ay = ax, ay
         self.height, self.width = rgba.shape[:2]
+        rows, cols = np.nonzero(rgba[..., 3] > 0)
+        # The inked box relative to the anchor (left, top, right, bottom), for layout that must not overlap.
+        self.ink = ((cols.min() - ax, rows.min() - ay, cols.max() + 1 - ax, rows.max() + 1 - ay) if rows.size
+                    else (0.0, 0.0, 0.0, 0.0))
+
+    def box(self, x: float, y: float) -> tuple[float, float, float, float]:
+        """The inked box on the frame with the anchor at pixel (x, y)."""
+        left, top, right, bottom = self.ink
+        return x + left, y + top, x + right, y + bottom
 
     def paste(self, frame: np.ndarray, x: float, y: float) -> None:
         """Composite onto ``frame`` (H, W, 4 uint8, rows from the top) with the anchor at pixel (x, y)."""

@@ -99,3 +99,26 @@ def test_camera_move_validation():
         Move(1, elevation=120)
     with pytest.raises(SceneError, match="camera.moves"):
         Camera(moves=("orbit",))
+
+
+def test_axis_names_never_cover_tick_labels_as_the_camera_turns(article_landscape):
+    """A long axis name seen at a steep angle used to sit on the middle tick label."""
+    import dataclasses
+
+    from lossfilm.paint import Look, Painter
+    from lossfilm.plan import plan
+    from lossfilm.scene import Style
+
+    land = dataclasses.replace(article_landscape, axis_labels=("α (random direction 1)", "β (random direction 2)"))
+    painter = Painter(land, plan(land, Camera(), 16), Style(), Look(854, 480, 30))
+    try:
+        for i in range(16):
+            painter.paint(i)
+            boxes = painter.axes.boxes
+            ticks, names = boxes[:-2], boxes[-2:]
+            for left, top, right, bottom in names:
+                assert right > left and bottom > top
+                for l, t, r, b in ticks:  # noqa: E741
+                    assert not (left < r and l < right and top < b and t < bottom), (i, (left, top), (l, t))
+    finally:
+        painter.close()
