@@ -90,8 +90,10 @@ def _loop(model, thetas, x, y, loss):
     return np.array(out)
 
 
+@pytest.mark.parametrize("per_point", [1, 1 << 60], ids=["points one by one", "points under vmap"])
 @pytest.mark.parametrize("build", [lambda: nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3)), _cnn])
-def test_evaluator_equals_a_naive_loop_on_an_mlp_and_a_cnn_with_batchnorm(build):
+def test_evaluator_equals_a_naive_loop_on_an_mlp_and_a_cnn_with_batchnorm(build, per_point, monkeypatch):
+    monkeypatch.setattr(Evaluator, "PER_POINT_ELEMENTS", per_point)
     model = build()
     cnn = isinstance(model, models.TinyCNN)
     rng = np.random.RandomState(0)
@@ -101,7 +103,8 @@ def test_evaluator_equals_a_naive_loop_on_an_mlp_and_a_cnn_with_batchnorm(build)
     thetas = space.flatten(model).numpy() + 0.3 * rng.randn(12, space.size).astype(np.float32)
     expected = _loop(build(), thetas, x, y, nn.functional.cross_entropy)
     for memory_mb in (256, 0.002):  # a tiny bound forces many chunks and row batches: same numbers
-        ev = Evaluator(model, losses.get("cross_entropy"), x, y, memory_mb=memory_mb)
+        ev = Evaluator(model, losses.get("cross_entropy"), x, y, memory_mb=memory_mb, native=False)
+        assert ev.per_point == (cnn and per_point == 1)  # MLPs take the stacked road either way
         np.testing.assert_allclose(ev(thetas), expected, rtol=2e-5, atol=1e-6)
     small = Evaluator(model, losses.get("cross_entropy"), x, y, memory_mb=0.002)
     assert small.chunk < len(thetas) and small.rows < len(x)
