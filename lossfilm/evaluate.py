@@ -5,10 +5,10 @@ of data rows; chunk size and rows per batch are chosen from a memory bound, so a
 data set never holds more than the bound. The caller's module is never touched: the evaluator works on
 a deep copy in eval mode (BatchNorm uses running statistics, dropout is off).
 
-Three ways, fastest first: plain MLPs with MSE or cross-entropy on the CPU go to the fused C kernel
-(native.py: every layer, activation and the loss for a tile of rows in registers); other MLPs stack the
-parameter sets into one batched product per layer (``stacked_forward``); any other module runs under
-``vmap``.
+Four roads: plain MLPs with MSE or cross-entropy on the CPU go to the fused C kernel (native.py: every
+layer, activation and the loss for a tile of rows in registers); other MLPs stack the parameter sets
+into one batched product per layer (``stacked_forward``); any other module runs under ``vmap`` when each
+point is little work, and point by point when one point over the data is already a large pass.
 """
 from __future__ import annotations
 
