@@ -154,7 +154,8 @@ def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = ("mp4
     options = dict(quality=quality, formats=formats, out=out, fps=fps, duration=duration, use_cache=use_cache,
                    cache_dir=cache_dir, progress=progress, size=size, max_mb=max_mb, poster_at=poster_at,
                    device=device)
-    segmented = _segmented(scene, jobs, executor, **options)
+    formats_, _, frames, *_ = _settings(scene, jobs=jobs, **options)
+    segmented = _segmented(jobs, executor, formats_, frames)
     # Our own workers start now, while the landscape is loaded or computed; lent ones stay open.
     workers = local(jobs) if segmented and executor is None else contextlib.nullcontext(executor)
     with workers as executor:
@@ -225,10 +226,9 @@ def _settings(scene: Scene, quality, formats, fps, duration, size, jobs, max_mb,
     return formats, fps, frames, poster, (width, height), preset
 
 
-def _segmented(scene: Scene, jobs: int, executor, **options) -> bool:
+def _segmented(jobs: int, executor, formats: list[str], frames: int) -> bool:
     """Whether workers paint segments: with several of them, or on a cluster, and enough frames; a
     PNG sequence needs every painted frame exactly and is made by the streaming painter."""
-    formats, _, frames, *_ = _settings(scene, jobs=jobs, **options)
     remote = getattr(executor, "remote", False)  # a cluster renders even with one worker
     return (jobs > 1 or remote) and frames >= 2 * jobs and "frames" not in formats
 
@@ -243,8 +243,8 @@ def _begin(scene: Scene, executor, *, quality: str = "medium", formats: Sequence
     The keyword options are ``render``'s."""
     options = dict(quality=quality, formats=formats, fps=fps, duration=duration, size=size, max_mb=max_mb,
                    poster_at=poster_at, device=device)
-    segmented = _segmented(scene, jobs, executor, **options)
     formats, fps, frames, poster, (width, height), preset = _settings(scene, jobs=jobs, **options)
+    segmented = _segmented(jobs, executor, formats, frames)
     out = check_output_dir(Path(out))
     clean_stale_parts(out)
     bar = _bar(progress)
