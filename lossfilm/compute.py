@@ -173,6 +173,9 @@ def filter_normalized(d: torch.Tensor, theta: torch.Tensor, space: ParamSpace, k
     return d
 
 
+# A grid that this process evaluates in less than this is not sent to a cluster: shipping the model and
+# the data and scheduling the tasks would cost more than it saves.
+CLUSTER_MIN_SECONDS = 2.0
 PCA_MAX_ROWS = 4096  # path points a large PCA works on (evenly spaced, first and last included)
 
 
@@ -341,9 +344,16 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
     alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
     tick = progress("surface", alphas.size * betas.size) if progress else None
     if getattr(executor, "remote", False) and len(betas) > 1:
-        surface = _surface_on_cluster(scene, model, x, y, theta0, d1, d2, alphas, betas, executor)
-        if tick:
-            tick(alphas.size * betas.size)
+        # The first row here, timed: the rest goes to the cluster only when it would take a while here.
+        t = time.perf_counter()
+        first = evaluator.over_plane(theta0, d1, d2, alphas, betas[:1], tick)
+        if (time.perf_counter() - t) * (len(betas) - 1) < CLUSTER_MIN_SECONDS:
+            rest = evaluator.over_plane(theta0, d1, d2, alphas, betas[1:], tick)
+        else:
+            rest = _surface_on_cluster(scene, model, x, y, theta0, d1, d2, alphas, betas[1:], executor)
+            if tick:
+                tick(rest.size)
+        surface = np.concatenate([first, rest], axis=0)
     else:
         surface = evaluator.over_plane(theta0, d1, d2, alphas, betas, tick)
     return Landscape(
