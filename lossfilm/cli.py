@@ -24,6 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from .encode import WRITERS
+    from .scene import DEVICES
     from .studio import QUALITIES
 
     p = _Parser(prog="render.py", description="Render films of neural-network loss landscapes.",
@@ -44,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
                    help="worker processes painting frame ranges in parallel (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="render on a Dask cluster, e.g. tcp://HOST:8786 (needs requirements-dask.txt)")
-    p.add_argument("--device", choices=["cpu", "cuda", "auto"],
+    p.add_argument("--device", choices=list(DEVICES),
                    help="where to evaluate the grid (default: the scene's, normally cpu); cuda without a GPU "
                         "warns and uses the CPU")
     p.add_argument("-o", "--output", default="media", metavar="DIR", help="output folder (default: media)")

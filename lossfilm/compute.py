@@ -173,9 +173,6 @@ def filter_normalized(d: torch.Tensor, theta: torch.Tensor, space: ParamSpace, k
     return d
 
 
-# A grid that this process evaluates in less than this is not sent to a cluster: shipping the model and
-# the data and scheduling the tasks would cost more than it saves.
-CLUSTER_MIN_SECONDS = 2.0
 PCA_MAX_ROWS = 4096  # path points a large PCA works on (evenly spaced, first and last included)
 
 
@@ -196,18 +193,22 @@ def pca_directions(thetas: np.ndarray, memory_mb: float = 256.0) -> tuple[torch.
     else:
         rows = np.unique(np.linspace(0, len(thetas) - 1, min(len(thetas), PCA_MAX_ROWS)).round().astype(int))
         block = max(1, int(memory_mb * 2**20 // (8 * len(rows) * 2)))
+        starts = range(0, thetas.shape[1], block)
+
+        def centred(a):  # columns [a, a + block) of the sampled path, minus the final point
+            return torch.as_tensor(np.asarray(thetas[rows, a:a + block]), dtype=torch.float64) - last[a:a + block]
+
         gram = torch.zeros(len(rows), len(rows), dtype=torch.float64)
-        for a in range(0, thetas.shape[1], block):
-            m = torch.as_tensor(np.asarray(thetas[rows, a:a + block]), dtype=torch.float64) - last[a:a + block]
+        for a in starts:
+            m = centred(a)
             gram += m @ m.T
         var_t, u = torch.linalg.eigh(gram)  # ascending
         var = var_t.flip(0).clamp_(min=0).numpy()
         u = u[:, -2:].flip(1)
         sv = torch.as_tensor(np.sqrt(var[:2]))
         dirs = torch.empty(2, thetas.shape[1], dtype=torch.float64)
-        for a in range(0, thetas.shape[1], block):
-            m = torch.as_tensor(np.asarray(thetas[rows, a:a + block]), dtype=torch.float64) - last[a:a + block]
-            dirs[:, a:a + block] = (u.T @ m) / torch.where(sv > 0, sv, 1.0)[:, None]
+        for a in starts:
+            dirs[:, a:a + block] = (u.T @ centred(a)) / torch.where(sv > 0, sv, 1.0)[:, None]
         first = torch.as_tensor(np.asarray(thetas[0]), dtype=torch.float64) - last
     # A deterministic sign: the path starts on the positive side of each axis.
     signs = torch.sign(first @ dirs.T)
@@ -361,6 +362,11 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
         axis_labels=tuple(labels), loss_name=scene.loss,
         epochs=max(r.epochs for r in scene.runs),
     )
+
+
+# A grid that this process evaluates in less than this is not sent to a cluster: shipping the model and
+# the data and scheduling the tasks would cost more than it saves.
+CLUSTER_MIN_SECONDS = 2.0
 
 
 def _surface_on_cluster(scene, model, x, y, theta0, d1, d2, alphas, betas, executor) -> np.ndarray:

@@ -18,6 +18,7 @@ from .errors import SceneError
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 # What one grid point holds through a render: its loss, its coordinates, its decimated and coloured copies.
 GRID_BYTES_PER_POINT = 64
+DEVICES = ("cpu", "cuda", "auto")  # where the grid is evaluated: "auto" takes a GPU when torch sees one
 LOSSES = ("mse", "as_published", "cross_entropy")
 
 
@@ -382,7 +383,7 @@ class Scene:
             raise SceneError("plane", "a WeightsPlane, RandomPlane, PCAPlane or CustomPlane", self.plane)
         if self.evaluate_on not in ("test", "train"):
             raise SceneError("evaluate_on", "'test' or 'train'", self.evaluate_on)
-        if self.device not in ("cpu", "cuda", "auto"):
+        if self.device not in DEVICES:
             raise SceneError("device", "'cpu', 'cuda' or 'auto'", self.device)
         if not isinstance(self.grid, Grid):
             raise SceneError("grid", "a lossfilm Grid", self.grid)

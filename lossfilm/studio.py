@@ -21,7 +21,7 @@ from .executor import local, split
 from .errors import BadInput, RenderError, SceneError
 from .paint import Look
 from .plan import plan
-from .scene import Scene
+from .scene import DEVICES, Scene
 from .segments import Picture, SegmentTask, paint_segment
 
 
@@ -49,7 +49,6 @@ SEGMENTS_PER_REMOTE_WORKER = 4
 MIN_SEGMENT_FRAMES = 8
 # GIFs are for the web: unless told otherwise, one is kept under this many megabytes (see GIF_LADDER).
 GIF_BUDGET_MB = 2.0
-DEVICES = ("cpu", "cuda", "auto")  # where the grid is evaluated: "auto" takes a GPU when torch sees one
 MAX_SIZE = 7680
 
 
