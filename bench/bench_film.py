@@ -63,12 +63,13 @@ def naive(frames: int, size: int, out: str) -> None:
 
 def ours(frames: int, size: int, out: str) -> None:
     from lossfilm.encode import MP4Writer
+    from lossfilm.settings import QUALITIES
     from lossfilm.paint import Look, Painter
     from lossfilm.plan import plan
 
     scene, land = _landscape()
     painter = Painter(land, plan(land, scene.camera, frames), scene.style, Look(size, size, 60))
-    writer = MP4Writer(Path(out), (size, size), 30, "medium").setup()
+    writer = MP4Writer(Path(out), (size, size), 30, QUALITIES["medium"].x264_preset).setup()
     for i in range(frames):
         writer.grab_frame(painter.paint(i))
     writer.finish()

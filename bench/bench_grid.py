@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from lossfilm import losses  # noqa: E402
 from lossfilm.compute import build_model  # noqa: E402
+from lossfilm.executor import tune_process  # noqa: E402
 from lossfilm.evaluate import Evaluator  # noqa: E402
 from lossfilm.scene_loader import load_scenes  # noqa: E402
 
@@ -53,6 +54,7 @@ def articles_loop(model, x, y, grid, points):
 
 
 def main() -> None:
+    tune_process()  # as the command line does: the allocator tuned for the evaluator
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--loop-points", type=int, default=300,

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from lossfilm import losses, native  # noqa: E402
 from lossfilm.compute import fit_grid, pca_directions, project, train  # noqa: E402
+from lossfilm.executor import tune_process  # noqa: E402
 from lossfilm.evaluate import Evaluator, ParamSpace  # noqa: E402
 from lossfilm.landscape import Trace  # noqa: E402
 from lossfilm.scene_loader import load_scenes  # noqa: E402
@@ -72,6 +73,7 @@ def film() -> dict:
 
 
 def main() -> None:
+    tune_process()  # as the command line does: the allocator tuned for the evaluator
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
@@ -85,7 +87,7 @@ def main() -> None:
     d1, d2, _ = pca_directions(record.thetas)
     theta0 = torch.as_tensor(record.thetas[-1])
     alpha, beta = project(record.thetas, theta0, d1, d2)
-    trace = Trace("", "", alpha, beta, np.zeros(len(alpha)), np.zeros(0, np.int64))
+    trace = Trace(alpha, beta, np.zeros(len(alpha)), np.zeros(0, np.int64))
     alphas, betas = fit_grid(scene.grid, [trace])
     x, y = scene.data.x_train, scene.data.y_train
     points = len(alphas) * len(betas)

@@ -37,6 +37,7 @@ def child_floor(frames: int, size: int) -> dict:
     import numpy as np
 
     from lossfilm.encode import MP4Writer
+    from lossfilm.settings import QUALITIES
     from lossfilm.paint import Look, Painter
     from lossfilm.plan import plan
     from lossfilm.studio import landscape_for
@@ -51,7 +52,7 @@ def child_floor(frames: int, size: int) -> dict:
         paint_cpu.append(time.process_time() - c)
     with tempfile.TemporaryDirectory() as d:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        w = MP4Writer(Path(d) / "f.mp4", (size, size), 30, "medium").setup()
+        w = MP4Writer(Path(d) / "f.mp4", (size, size), 30, QUALITIES["medium"].x264_preset).setup()
         c = time.process_time()
         for f in kept:
             w.grab_frame(f)

@@ -1,69 +1,212 @@
-"""Content-addressed cache of Landscapes: ``<dir>/<hash>.npz``, keyed by everything that changes the numbers.
+"""Content-addressed cache of Landscapes: ``<dir>/<key>.npz``, keyed by everything that changes the numbers.
 
-Camera, quality, format and style do not enter the key, so re-rendering a scene with another camera
-or quality does no training and no grid work. Files are written atomically and read without pickle.
+The key is derived from the Scene's dataclasses, field by field: every field counts unless its class
+declares it irrelevant to the numbers (``NOT_NUMBERS``: names, labels, colours, camera, style, duration),
+so a new field can never be forgotten. Arrays count by their bytes; the user's own code (model factory
+and classes, data and loss functions) by its bytecode and the source of the file it is defined in; the
+computing code of lossfilm by a digest of the modules compute imports. Building the key runs nothing of
+the user's: a cache hit trains nothing and builds no model.
+
+Files are written atomically and read without pickle; a file that is unreadable, or whose arrays do not
+fit the scene (another shape, another number of runs), is reported and recomputed.
 """
 from __future__ import annotations
 
+import ast
+import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import os
+import sys
+import types
 import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .compute import build_model
-from .landscape import Landscape, Trace
 from .encode import clean_stale_parts
-from .scene import Scene
+from .landscape import Landscape, Trace
 
-# Bump when the file layout changes. Changes to the computation itself are seen through _code().
-FORMAT = 1
-_COMPUTING_MODULES = ("compute.py", "evaluate.py", "losses.py", "cache.py", "native.py", "mlp_kernel.c")
+# Bump when the file layout changes. Changes to the computation itself are seen through code_digest().
+FORMAT = 2
+PACKAGE = Path(__file__).resolve().parent
+
+
+def computing_files(root: str = "compute") -> list[Path]:
+    """The files of lossfilm that ``root`` imports, directly or not (lazy imports inside functions too),
+    and the non-Python sources they declare in ``__code_files__`` (the C kernel): what makes the numbers."""
+    seen: dict[str, Path] = {}
+    todo = [root]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (PACKAGE / f"{name}.py").is_file():
+            continue
+        path = seen[name] = PACKAGE / f"{name}.py"
+        tree = ast.parse(path.read_bytes())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    todo.append(node.module.split(".")[0])
+                else:
+                    todo += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("lossfilm."):
+                todo.append(node.module.split(".")[1])
+            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__code_files__" for t in node.targets):
+                for extra in ast.literal_eval(node.value):
+                    seen[extra] = PACKAGE / extra
+    return sorted(seen.values())
 
 
 @functools.lru_cache(maxsize=1)
-def _code() -> str:
+def code_digest() -> str:
     """A digest of the code that produces the numbers: editing it invalidates every cached landscape."""
-    here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in _COMPUTING_MODULES:
-        h.update((here / name).read_bytes())
+    for path in computing_files():
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
-def key(scene: Scene) -> str:
-    h = hashlib.sha256()
+def _versions() -> list[tuple[str, str]]:
+    import importlib.metadata
 
-    def add(label: str, value) -> None:
-        h.update(label.encode() + b"\0")
-        if isinstance(value, np.ndarray):
-            h.update(str((value.dtype, value.shape)).encode())
-            h.update(np.ascontiguousarray(value).tobytes())
-        else:
-            h.update(repr(value).encode())
-        h.update(b"\0")
+    out = []
+    for dist in ("torch", "numpy"):
+        try:
+            out.append((dist, importlib.metadata.version(dist)))
+        except importlib.metadata.PackageNotFoundError:
+            out.append((dist, "none"))
+    return out
 
-    add("format", FORMAT)
-    add("code", _code())
-    add("torch", torch.__version__)
-    add("numpy", np.__version__)
-    for part in ("x_train", "y_train", "x_test", "y_test"):
-        add(part, getattr(scene.data, part))
-    model = build_model(scene)  # seeded construction + init: the starting weights themselves
-    add("model", repr(model))
-    for name, tensor in model.state_dict().items():
-        add(name, tensor.detach().cpu().numpy())
-    add("runs", [(r.optimizer, r.lr, r.epochs, r.batch_size, r.shuffle, r.options, r.name, r.color) for r in scene.runs])
-    add("colors", scene.style.path_colors)
-    add("plane", scene.plane)
-    add("grid", scene.grid)
-    add("loss", scene.loss)
-    add("seed", scene.seed)
-    return h.hexdigest()[:24]
+
+# Code in these packages is identified by its name; their versions are part of the key.
+_LIBRARIES = ("torch", "numpy", "builtins", "functools", "math", "collections", "typing")
+
+
+class _Hasher:
+    def __init__(self):
+        self.h = hashlib.sha256()
+        self._files: set[str] = set()
+        self._active: set[int] = set()
+
+    def put(self, *parts) -> None:
+        for p in parts:
+            self.h.update(p if isinstance(p, bytes) else str(p).encode())
+            self.h.update(b"\0")
+
+    def value(self, v) -> None:
+        """Feed a value by content: the same numbers and code give the same bytes in every process."""
+        if id(v) in self._active:  # a cycle (a class that refers to itself)
+            self.put("cycle")
+            return
+        self._active.add(id(v))
+        try:
+            self._value(v)
+        finally:
+            self._active.discard(id(v))
+
+    def _value(self, v) -> None:
+        if v is None or isinstance(v, (bool, int, float, complex, str, bytes)):
+            self.put(type(v).__name__, repr(v))
+        elif isinstance(v, np.ndarray) or type(v).__name__ == "Tensor" or hasattr(v, "__array__") and not callable(v):
+            a = np.ascontiguousarray(np.asarray(v.detach().cpu() if hasattr(v, "detach") else v))
+            self.put("array", a.dtype.str, a.shape, a.tobytes())
+        elif isinstance(v, np.generic):
+            self.put("scalar", v.dtype.str, v.tobytes())
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            skip = set(getattr(type(v), "NOT_NUMBERS", ()))
+            self.put("dataclass", type(v).__module__, type(v).__qualname__)
+            for f in dataclasses.fields(v):
+                if f.name not in skip:
+                    self.put(f.name)
+                    self.value(getattr(v, f.name))
+        elif isinstance(v, dict):
+            self.put("dict", len(v))
+            for k in sorted(v, key=repr):
+                self.value(k)
+                self.value(v[k])
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            items = sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v
+            self.put(type(v).__name__, len(v))
+            for item in items:
+                self.value(item)
+        elif isinstance(v, functools.partial):
+            self.put("partial")
+            self.value(v.func)
+            self.value(v.args)
+            self.value(v.keywords)
+        elif isinstance(v, types.MethodType):
+            self.put("method")
+            self.value(v.__func__)
+            self.value(v.__self__)
+        elif isinstance(v, types.FunctionType):
+            self._function(v)
+        elif isinstance(v, type):
+            self._class(v)
+        elif isinstance(v, types.BuiltinFunctionType):
+            self.put("builtin", getattr(v, "__module__", ""), v.__qualname__)
+        else:  # an object: its class's code and its state
+            self.put("object")
+            self._class(type(v))
+            state = v.state_dict() if hasattr(v, "state_dict") and callable(v.state_dict) else getattr(v, "__dict__", repr(v))
+            self.value(state)
+
+    def _library(self, module: str | None) -> bool:
+        return (module or "").split(".")[0] in _LIBRARIES
+
+    def _file(self, filename: str) -> None:
+        """The source of the file code comes from (helpers it calls live there too), once per key."""
+        if filename in self._files:
+            return
+        self._files.add(filename)
+        try:
+            self.put("file", Path(filename).name, Path(filename).read_bytes())
+        except OSError:
+            self.put("file", filename, "unreadable")  # the bytecode still counts
+
+    def _code(self, code: types.CodeType) -> None:
+        self.put("code", code.co_name, code.co_code, code.co_names, code.co_varnames)
+        for c in code.co_consts:
+            self._code(c) if isinstance(c, types.CodeType) else self.value(c)
+
+    def _function(self, fn: types.FunctionType) -> None:
+        self.put("function", fn.__module__, fn.__qualname__)
+        if self._library(fn.__module__):
+            return
+        self._file(fn.__code__.co_filename)
+        self._code(fn.__code__)
+        self.value(fn.__defaults__)
+        self.value(fn.__kwdefaults__)
+        for cell in fn.__closure__ or ():
+            try:
+                self.value(cell.cell_contents)
+            except ValueError:  # an empty cell
+                self.put("empty")
+
+    def _class(self, cls: type) -> None:
+        self.put("class", cls.__module__, cls.__qualname__)
+        for base in cls.__mro__:
+            if base is object or self._library(base.__module__):
+                continue
+            for name, member in sorted(vars(base).items()):
+                if isinstance(member, (staticmethod, classmethod)):
+                    member = member.__func__
+                if isinstance(member, types.FunctionType):
+                    self.put(name)
+                    self._file(member.__code__.co_filename)
+                    self._code(member.__code__)
+
+    def digest(self) -> str:
+        return self.h.hexdigest()[:24]
+
+
+def key(scene) -> str:
+    """The cache key of a scene's numbers (see the module's docstring)."""
+    h = _Hasher()
+    h.put("format", FORMAT, "code", code_digest(), *(x for pair in _versions() for x in pair))
+    h.value(scene)
+    return h.digest()
 
 
 def save(landscape: Landscape, path: Path) -> None:
@@ -71,7 +214,7 @@ def save(landscape: Landscape, path: Path) -> None:
     head = {"axis_labels": list(landscape.axis_labels), "loss_name": landscape.loss_name,
             "epochs": landscape.epochs, "traces": []}
     for i, t in enumerate(landscape.traces):
-        head["traces"].append({"label": t.label, "color": t.color, "diverged_at": t.diverged_at})
+        head["traces"].append({"diverged_at": t.diverged_at})
         arrays.update({f"t{i}_alpha": t.alpha, f"t{i}_beta": t.beta, f"t{i}_loss": t.loss, f"t{i}_epochs": t.epoch_ends})
     arrays["head"] = np.array(json.dumps(head))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,22 +232,45 @@ def load(path: Path) -> Landscape:
     with np.load(path, allow_pickle=False) as z:
         head = json.loads(str(z["head"]))
         traces = [
-            Trace(label=t["label"], color=t["color"], alpha=z[f"t{i}_alpha"], beta=z[f"t{i}_beta"],
-                  loss=z[f"t{i}_loss"], epoch_ends=z[f"t{i}_epochs"], diverged_at=int(t["diverged_at"]))
+            Trace(alpha=z[f"t{i}_alpha"], beta=z[f"t{i}_beta"], loss=z[f"t{i}_loss"], epoch_ends=z[f"t{i}_epochs"],
+                  diverged_at=int(t["diverged_at"]))
             for i, t in enumerate(head["traces"])
         ]
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
                          axis_labels=tuple(head["axis_labels"]), loss_name=head["loss_name"], epochs=int(head["epochs"]))
 
 
-def fetch(scene: Scene, folder: Path) -> tuple[Landscape | None, Path]:
-    """(landscape or None, its cache path). A broken file is reported and treated as a miss."""
+def check_fits(landscape: Landscape, scene) -> None:
+    """Raise ValueError unless the arrays have the shapes the scene implies."""
+    la, lb = landscape.alphas, landscape.betas
+    if la.ndim != 1 or lb.ndim != 1 or landscape.loss.shape != (lb.size, la.size) or min(la.size, lb.size) < 2:
+        raise ValueError(f"a grid of {landscape.loss.shape} for axes of {la.shape} and {lb.shape}")
+    if scene.grid.fit == "path" and landscape.loss.shape != scene.grid.shape():
+        raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
+    if scene.grid.fit == "fixed" and landscape.loss.shape != scene.grid.shape():
+        raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
+    if len(landscape.traces) != len(scene.runs):
+        raise ValueError(f"{len(landscape.traces)} paths for {len(scene.runs)} runs")
+    for t in landscape.traces:
+        n = t.alpha.shape
+        if t.alpha.ndim != 1 or t.beta.shape != n or t.loss.shape != n or n[0] < 1:
+            raise ValueError("a path whose arrays differ in length")
+        if t.epoch_ends.size and (t.epoch_ends.min() < 0 or t.epoch_ends.max() >= n[0]):
+            raise ValueError("epoch marks outside the path")
+        if t.diverged_at >= n[0]:
+            raise ValueError("a divergence mark outside the path")
+
+
+def fetch(scene, folder: Path) -> tuple[Landscape | None, Path]:
+    """(landscape or None, its cache path). A broken or ill-fitting file is reported and treated as a miss."""
     path = Path(folder) / f"{key(scene)}.npz"
     if not path.exists():
         return None, path
     try:
-        return load(path), path
-    except Exception as exc:  # truncated, corrupted, or from a foreign writer: recompute
-        warnings.warn(f"{scene.name}: cache file {path} is unreadable ({type(exc).__name__}); recomputing",
+        found = load(path)
+        check_fits(found, scene)
+        return found, path
+    except Exception as exc:  # truncated, corrupted, of other shapes, or from a foreign writer: recompute
+        warnings.warn(f"{scene.name}: cache file {path} is unreadable ({type(exc).__name__}: {exc}); recomputing",
                       RuntimeWarning, stacklevel=2)
         return None, path

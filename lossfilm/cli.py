@@ -5,6 +5,7 @@ Exit status: 0 rendered, 1 a render failed, 2 bad input, 130/143 interrupted (SI
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -12,30 +13,35 @@ import traceback
 import warnings
 from pathlib import Path
 
-from .errors import BadInput, RenderError, SceneError
+from .errors import BadInput, RenderError, SceneError, one_line
 
-DEFAULT_SCENE = Path(__file__).resolve().parents[1] / "scenes" / "article.py"
+# The article's scene: beside the package in a checkout, inside it when installed (pip install .).
+_HERE = Path(__file__).resolve().parent
+DEFAULT_SCENE = next((p for p in (_HERE.parent / "scenes" / "article.py", _HERE / "scenes" / "article.py")
+                      if p.is_file()), _HERE.parent / "scenes" / "article.py")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
-        raise BadInput(f"render.py: {message} (see --help)")
+        raise BadInput(f"{self.prog}: {message} (see --help)")
 
 
 def parser() -> argparse.ArgumentParser:
-    from .encode import WRITERS
-    from .scene import DEVICES
-    from .studio import QUALITIES
+    # Only torch-free modules here: bad options and --help are answered before torch is imported.
+    from .formats import FORMATS
+    from .settings import DEVICES, QUALITIES, Options
 
-    p = _Parser(prog="render.py", description="Render films of neural-network loss landscapes.",
+    d = Options()
+
+    p = _Parser(prog=Path(sys.argv[0]).name or "render.py", description="Render films of neural-network loss landscapes.",
                 epilog="With no scene file, renders scenes/article.py. Outputs go to DIR/<scene name>.<format>.")
     p.add_argument("scenes", nargs="*", metavar="SCENE_FILE", help="scene files (default: scenes/article.py)")
-    p.add_argument("-q", "--quality", default="medium", choices=list(QUALITIES),
+    p.add_argument("-q", "--quality", default=d.quality, choices=list(QUALITIES),
                    help="low 854x480@15, medium 1280x720@30 (default), high 1920x1080@60, 4k 3840x2160@60")
-    p.add_argument("--format", nargs="+", default=["mp4", "gif"], choices=list(WRITERS), metavar="FMT",
-                   help=f"output formats, any of: {' '.join(WRITERS)} (default: mp4 gif)")
-    p.add_argument("--max-mb", type=_positive_float, default=2.0, metavar="N",
-                   help="keep the GIF under N MB by lowering fps, then width, then colours (default: 2)")
+    p.add_argument("--format", nargs="+", default=list(d.formats), choices=list(FORMATS), metavar="FMT",
+                   help=f"output formats, any of: {' '.join(FORMATS)} (default: {' '.join(d.formats)})")
+    p.add_argument("--max-mb", type=_positive_float, default=d.max_mb, metavar="N",
+                   help=f"keep the GIF under N MB by lowering fps, then width, then colours (default: {d.max_mb:g})")
     p.add_argument("--poster-at", type=_non_negative_float, metavar="SECONDS",
                    help="the moment the poster PNG shows (default: the last frame)")
     p.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (overrides the preset)")
@@ -48,9 +54,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=list(DEVICES),
                    help="where to evaluate the grid (default: the scene's, normally cpu); cuda without a GPU "
                         "warns and uses the CPU")
-    p.add_argument("-o", "--output", default="media", metavar="DIR", help="output folder (default: media)")
-    p.add_argument("--cache-dir", default="media/cache", metavar="DIR",
-                   help="where computed landscapes are kept (default: media/cache, whatever -o says)")
+    p.add_argument("-o", "--output", default=str(d.out), metavar="DIR", help=f"output folder (default: {d.out})")
+    p.add_argument("--cache-dir", default=str(d.cache_dir), metavar="DIR",
+                   help=f"where computed landscapes are kept (default: {d.cache_dir}, whatever -o says)")
     p.add_argument("--no-cache", action="store_true", help="compute everything afresh; read and write no cache")
     p.add_argument("--json", action="store_true", help="print one JSON object per rendered scene on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -68,8 +74,7 @@ def _positive_int(text: str) -> int:
 
 
 def _size(text: str) -> tuple[int, int]:
-    from .errors import BadInput
-    from .studio import check_size
+    from .settings import check_size
 
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
@@ -109,7 +114,12 @@ def _on_sigterm(signum, frame):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {one_line(message)}", file=sys.stderr)
+
+
+def run() -> None:
+    """The ``lossfilm`` command (pip install .): the same as ``python render.py``."""
+    sys.exit(main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,12 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     except RenderError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug or an environment problem: one line, the traceback on request
         if debug:
             traceback.print_exc()
-        print(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {one_line(exc)} (run with --debug for the traceback)", file=sys.stderr)
         return 1
     except _Terminated:
         print("terminated", file=sys.stderr)
@@ -145,11 +155,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    from .settings import Options
+
     args = parser().parse_args(argv)
-    from .executor import default_jobs, local
+    options = Options(quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
+                      duration=args.duration, size=args.size, max_mb=args.max_mb, poster_at=args.poster_at,
+                      device=args.device, use_cache=not args.no_cache, cache_dir=args.cache_dir).check()
+    from .executor import default_jobs, local, tune_process
     from .scene_loader import load_scenes
     from .studio import check_output_dir
 
+    tune_process()  # this process is ours: the allocator may be tuned for the evaluator
     files = args.scenes or [str(DEFAULT_SCENE)]
     if args.scheduler:
         from .executor import DaskCluster
@@ -165,24 +181,21 @@ def _main(argv: list[str] | None) -> int:
         work = [(f, s) for f in files for s in load_scenes(f)]
         check_output_dir(Path(args.output))
         progress = sys.stderr.isatty() and not args.json
-        return _render_all(args, work, workers, pool, progress)
+        options = dataclasses.replace(options, jobs=workers, progress=progress)
+        return _render_all(args, work, options, pool)
 
 
-def _render_all(args, work, workers, pool, progress) -> int:
+def _render_all(args, work, options, pool) -> int:
     from .studio import render_many
 
     sources = {id(scene): source for source, scene in work}
-    options = dict(quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
-                   duration=args.duration, use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                   progress=progress, size=args.size, jobs=workers, max_mb=args.max_mb,
-                   poster_at=args.poster_at, device=args.device)
     failed = 0
     try:
-        for scene, result in render_many([scene for _, scene in work], pool, **options):
+        for scene, result in render_many([scene for _, scene in work], pool, options):
             if isinstance(result, Exception):
                 if args.debug:
                     traceback.print_exception(result)
-                print(f"error: {sources[id(scene)]}: {scene.name}: {result}", file=sys.stderr)
+                print(f"error: {sources[id(scene)]}: {scene.name}: {one_line(result)}", file=sys.stderr)
                 failed += 1
                 continue
             for note in result.notes:

@@ -1,5 +1,5 @@
-"""RGBA frames -> files. Every format is one small class with matplotlib's movie-writer interface
-(``setup``, ``grab_frame``, ``finish``) behind a registry, so a new format is one class.
+"""RGBA frames -> files: the mechanics under the format table (formats.py). Every streaming writer has
+matplotlib's movie-writer interface (``setup``, ``grab_frame``, ``finish``, ``abort``).
 
 Frames stream into an ffmpeg process (the binary imageio-ffmpeg ships) as raw RGBA: no PNG round
 trip and no list of frames in memory. Each writer writes a temporary file beside the final one and
@@ -52,6 +52,11 @@ def _ffmpeg(args: list[str], what: str) -> None:
         raise RenderError(f"{what}: ffmpeg failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
 
 
+def publish(path: Path, make) -> Path:
+    """Write ``path`` through ``make(tmp)`` on a temporary name beside it, renamed only when it succeeded."""
+    return _publish(part_path(path), path, make)
+
+
 def _publish(tmp: Path, path: Path, make) -> Path:
     """Write through ``make(tmp)`` and rename to ``path`` only when it succeeded."""
     try:
@@ -66,7 +71,9 @@ def join_segments(segments: list[Path], path: Path) -> Path:
     """Concatenate MP4 segments encoded with identical settings, without re-encoding (the concat
     demuxer, as manim joins its partial movie files), index first."""
     listing = part_path(path.with_suffix(".txt"))
-    listing.write_text("".join(f"file '{Path(s).resolve()}'\n" for s in segments))
+    # The concat list quotes each name; a quote inside one ("Bob's films") is closed, escaped, reopened.
+    quoted = (str(Path(s).resolve()).replace("'", "'\\''") for s in segments)
+    listing.write_text("".join(f"file '{q}'\n" for q in quoted))
     try:
         return _publish(part_path(path), path, lambda tmp: _ffmpeg(
             ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp)],
@@ -150,12 +157,12 @@ class Writer:
 
     ext = ""
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: int, quality: str = "medium",
+    def __init__(self, path: Path, size: tuple[int, int], fps: int, preset: str = "veryfast",
                  owner: int | None = None):
         self.path = Path(path)
         self.size = size
         self.fps = fps
-        self.quality = quality
+        self.preset = preset  # x264's speed preset (settings.Quality), for writers that use x264
         # Temporary files carry the pid of the render that owns them (a worker writes for its parent),
         # so that clean-up never takes the files of a render still running.
         self.tmp = part_path(self.path, owner)
@@ -258,12 +265,9 @@ class MP4Writer(Writer):
     """H.264 in yuv420p with the index first: plays in browsers and slide software."""
 
     ext = "mp4"
-    # x264 shares the machine with the painter: at 800x800 veryfast cost less CPU than faster for a
-    # slightly smaller file (flat shaded surfaces are easy to predict).
-    PRESETS = {"low": "ultrafast", "medium": "veryfast", "high": "faster", "4k": "faster"}
 
     def output_args(self) -> list[str]:
-        return ["-c:v", "libx264", "-preset", self.PRESETS.get(self.quality, "fast"), "-crf", "20",
+        return ["-c:v", "libx264", "-preset", self.preset, "-crf", "20",
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
 
 
@@ -298,38 +302,17 @@ class WebMWriter(Writer):
                 "-cpu-used", "8", "-pix_fmt", "yuv420p"]
 
 
-class PosterWriter(Writer):
-    """A poster PNG: frame ``index`` of the clip (default the last), kept in memory (one frame) and
-    written when the clip ends."""
+def write_png(rgba, size: tuple[int, int], path: Path) -> Path:
+    """One RGBA frame as a PNG (its RGB), written under a temporary name and renamed."""
+    import matplotlib.image
+    import numpy as np
 
-    ext = "png"
-    index: int | None = None
-
-    def setup(self) -> "Writer":
-        self._last = None
-        return self
-
-    def grab_frame(self, rgba) -> None:
-        if self.index is None or self.frames <= self.index:
-            self._last = bytes(rgba)
-        self.frames += 1
-
-    def finish(self) -> Path:
-        import matplotlib.image
-        import numpy as np
-
-        w, h = self.size
-        try:
-            matplotlib.image.imsave(self.tmp, np.frombuffer(self._last, np.uint8).reshape(h, w, 4)[..., :3],
-                                    format="png")
-            os.replace(self.tmp, self.path)
-        except OSError as exc:
-            self.abort()
-            raise RenderError(f"png: could not write {self.path}: {exc.strerror}") from None
-        return self.path
-
-    def abort(self) -> None:
-        self.tmp.unlink(missing_ok=True)
+    w, h = size
+    pixels = np.frombuffer(rgba, np.uint8).reshape(h, w, 4)[..., :3]
+    try:
+        return _publish(part_path(path), path, lambda tmp: matplotlib.image.imsave(tmp, pixels, format="png"))
+    except OSError as exc:
+        raise RenderError(f"png: could not write {path}: {exc.strerror}") from None
 
 
 class FramesWriter(Writer):
@@ -338,10 +321,9 @@ class FramesWriter(Writer):
 
     ext = "frames"
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: int, quality: str = "medium",
+    def __init__(self, path: Path, size: tuple[int, int], fps: int, preset: str = "veryfast",
                  owner: int | None = None):
-        super().__init__(path, size, fps, quality, owner)
-        self.path = self.path.with_name(f"{self.path.stem}_frames")
+        super().__init__(path, size, fps, preset, owner)
         self.tmp = self.path.with_name(f".{self.path.name}.{owner or os.getpid()}.part.dir")
 
     def setup(self) -> "Writer":
@@ -363,7 +345,3 @@ class FramesWriter(Writer):
 
     def _discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-WRITERS: dict[str, type[Writer]] = {"mp4": MP4Writer, "gif": GIFWriter, "webm": WebMWriter, "png": PosterWriter,
-                                    "frames": FramesWriter}

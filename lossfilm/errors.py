@@ -32,3 +32,8 @@ class SceneError(BadInput):
 
 class RenderError(Exception):
     """Rendering failed for a reason outside the scene (ffmpeg, disk): exit 1."""
+
+
+def one_line(message) -> str:
+    """A message on one line: an exception's text may span several (Dask's, ffmpeg's, torch's)."""
+    return " ".join(str(message).split())

@@ -12,10 +12,8 @@ point is little work, and point by point when one point over the data is already
 """
 from __future__ import annotations
 
+import contextlib
 import copy
-import ctypes
-import math
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -32,29 +30,6 @@ from .losses import Loss
 # Temporaries per activation element (forward value, the op's output, loss intermediates), in bytes.
 _BYTES_PER_ACTIVATION = 4 * 4
 _MIN_CHUNK = 256  # points per pass: fewer rows per pass rather than fewer points
-
-
-def keep_freed_memory() -> None:
-    """Serve temporaries of up to 32 MB from the heap and keep freed memory for reuse (glibc only).
-
-    By default glibc maps every large block fresh from the kernel and unmaps it on free; for the
-    evaluator's chunk-sized temporaries the page faults then cost more than the arithmetic: the
-    article's 80 x 80 grid took 80-115 ms that way and 15-22 ms with this, in the same run. (PyTorch's
-    CPU tuning guide suggests jemalloc or tcmalloc for the same reason.) Peak memory is unchanged.
-    """
-    global _TUNED
-    if _TUNED or not sys.platform.startswith("linux"):
-        return
-    _TUNED = True
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD (its upper limit on 64-bit)
-        libc.mallopt(-1, 128 * 2**20)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass  # not glibc: the allocator is someone else's choice
-
-
-_TUNED = False
 
 
 class ParamSpace:
@@ -188,7 +163,6 @@ class Evaluator:
 
     def __init__(self, model: nn.Module, loss: Loss, x: np.ndarray, y: np.ndarray,
                  memory_mb: float = 256.0, device: str = "cpu", native: bool = True):
-        keep_freed_memory()
         self.model = copy.deepcopy(model).to(device).eval()
         self.space = ParamSpace(self.model)
         self.buffers = {k: v.detach() for k, v in self.model.named_buffers()}
@@ -312,9 +286,6 @@ class Evaluator:
                 progress(len(values))
         return out.reshape(len(betas), len(alphas))
 
-    def chunks_for(self, points: int) -> int:
-        return math.ceil(points / self.chunk)
-
 
 @dataclass
 class PlaneJob:
@@ -333,15 +304,30 @@ class PlaneJob:
     alphas: np.ndarray
     betas: np.ndarray
 
+    def evaluator(self) -> Evaluator:
+        """This job's evaluator, built once per process (a cluster worker gets many row ranges)."""
+        ev = _evaluators.get(self.key)
+        if ev is None:
+            _evaluators.clear()
+            ev = _evaluators[self.key] = Evaluator(self.model, losses.get(self.loss), self.x, self.y, self.memory_mb)
+        return ev
+
+    @contextlib.contextmanager
+    def evaluated_by(self, evaluator: Evaluator):
+        """Rows of this job evaluated in this process use ``evaluator`` (already built for the paths)."""
+        _evaluators.clear()
+        _evaluators[self.key] = evaluator
+        try:
+            yield self
+        finally:
+            _evaluators.pop(self.key, None)
+
 
 _evaluators: dict[str, Evaluator] = {}
 
 
-def plane_rows(job: PlaneJob, rows: tuple[int, int]) -> np.ndarray:
-    """Rows [start, stop) of the job's grid (betas by alphas); a worker builds its evaluator once per job."""
-    ev = _evaluators.get(job.key)
-    if ev is None:
-        _evaluators.clear()
-        ev = _evaluators[job.key] = Evaluator(job.model, losses.get(job.loss), job.x, job.y, job.memory_mb)
+def plane_rows(job: PlaneJob, rows: tuple[int, int], progress=None) -> np.ndarray:
+    """Rows [start, stop) of the job's grid (betas by alphas)."""
     t = partial(torch.as_tensor, dtype=torch.float32)
-    return ev.over_plane(t(job.theta0), t(job.d1), t(job.d2), job.alphas, job.betas[rows[0]:rows[1]])
+    return job.evaluator().over_plane(t(job.theta0), t(job.d1), t(job.d2), job.alphas, job.betas[rows[0]:rows[1]],
+                                      progress)

@@ -4,7 +4,7 @@ Kept free of torch so that painting processes start quickly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,11 +13,10 @@ import numpy as np
 class Trace:
     """One run's path: its coordinates in the plane and its true loss at every recorded step.
 
-    Index 0 is the starting point; index t is the point after optimizer step t.
+    Index 0 is the starting point; index t is the point after optimizer step t. Labels and colours are
+    not numbers: the frame plan carries them.
     """
 
-    label: str
-    color: str
     alpha: np.ndarray
     beta: np.ndarray
     loss: np.ndarray
@@ -27,10 +26,6 @@ class Trace:
     @property
     def steps(self) -> int:
         return len(self.alpha) - 1
-
-    def epoch_at(self, index: int) -> int:
-        """Completed epochs at trace index ``index``."""
-        return int(np.searchsorted(self.epoch_ends, index, side="right"))
 
 
 @dataclass
@@ -44,4 +39,3 @@ class Landscape:
     axis_labels: tuple[str, str]
     loss_name: str
     epochs: int
-    meta: dict = field(default_factory=dict)

@@ -1,13 +1,14 @@
-"""Loss functions by name. Each is a plain (prediction, target) -> scalar function that vmap can batch."""
+"""Loss functions by name, one table. Each is a plain (prediction, target) -> scalar function that vmap
+can batch. The module imports torch only when a loss runs: scene validation reads the table's names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING, Callable
 
 from .errors import SceneError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def _cross_entropy_rows(pred: torch.Tensor, target: torch.Tensor, row_dims: int)
 
 
 def _cross_entropy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    import torch.nn.functional as F
+
     return F.cross_entropy(pred, target.long())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import importlib.resources
 import os
 import platform
 import shutil
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-SOURCE = Path(__file__).with_name("mlp_kernel.c")
+__code_files__ = ("mlp_kernel.c",)  # part of the computing code (the cache key's digest)
 FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
 TILE = 16  # as in mlp_kernel.c
 ACTIVATIONS = {nn.Tanh: 1, nn.ReLU: 2, nn.Sigmoid: 3, nn.Identity: 0, nn.Dropout: 0}
@@ -69,7 +70,11 @@ def load() -> ctypes.CDLL | None:
     if cc is None:
         status = "no C compiler: torch path"
         return None
-    source = SOURCE.read_bytes()
+    try:  # through the package's loader: lossfilm may be running from a zip (shipped to a cluster)
+        source = importlib.resources.files(__package__).joinpath("mlp_kernel.c").read_bytes()
+    except OSError as exc:
+        status = f"kernel source unreadable ({type(exc).__name__}): torch path"
+        return None
     key = hashlib.sha256(b"\0".join([source, " ".join(FLAGS).encode(), cc.encode(),
                                      _cpu_signature().encode()])).hexdigest()[:16]
     target = _cache_dir() / f"mlp_kernel-{key}.so"
@@ -82,8 +87,11 @@ def load() -> ctypes.CDLL | None:
             fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
             os.close(fd)
             try:
-                subprocess.run([cc, *FLAGS, str(SOURCE), "-o", tmp, "-lm"], check=True, capture_output=True,
-                               timeout=120)
+                with tempfile.TemporaryDirectory() as folder:
+                    src = Path(folder) / "mlp_kernel.c"
+                    src.write_bytes(source)
+                    subprocess.run([cc, *FLAGS, str(src), "-o", tmp, "-lm"], check=True, capture_output=True,
+                                   timeout=120)
                 os.replace(tmp, target)
             finally:
                 if os.path.exists(tmp):

@@ -8,9 +8,17 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-_KINDS = {".mp4": ("video", "video/mp4"), ".webm": ("video", "video/webm"), ".gif": ("img", "image/gif"),
-          ".png": ("img", "image/png")}
-_PREFERENCE = ("mp4", "webm", "gif", "png")
+from .formats import FORMATS
+
+
+def _shown() -> dict[str, object]:
+    """Formats a page can show, moving pictures first, in the format table's order."""
+    shown = [f for f in FORMATS.values() if f.inline]
+    return {f.name: f for f in sorted(shown, key=lambda f: f.inline != "video")}
+
+
+def _by_suffix(path: Path):
+    return next((f for f in _shown().values() if f.ext == path.suffix.lower().lstrip(".")), None)
 
 
 class Inline:
@@ -18,7 +26,8 @@ class Inline:
         self.path, self.width = Path(path), width
 
     def _repr_html_(self) -> str:
-        tag, mime = _KINDS[self.path.suffix.lower()]
+        fmt = _by_suffix(self.path)
+        tag, mime = fmt.inline, fmt.mime
         data = base64.b64encode(self.path.read_bytes()).decode("ascii")
         src = f"data:{mime};base64,{data}"
         if tag == "video":
@@ -30,17 +39,18 @@ class Inline:
 
 
 def show(result, fmt: str | None = None, width: int = 640) -> Inline:
-    """``result``: a render Result (its first output in mp4, webm, gif, png order, or ``fmt``) or a path."""
+    """``result``: a render Result (its first film, else its first picture, or ``fmt``) or a path."""
     if isinstance(result, (str, Path)):
         path = Path(result)
     else:
         outputs = result.outputs
-        choice = fmt or next((f for f in _PREFERENCE if f in outputs), None)
+        choice = fmt or next((f for f in _shown() if f in outputs), None)
         if choice not in outputs:
             raise ValueError(f"show: no {fmt or 'displayable'} output among {', '.join(outputs)}")
         path = Path(outputs[choice])
-    if path.suffix.lower() not in _KINDS:
-        raise ValueError(f"show: expected an .mp4, .webm, .gif or .png file, got {path.name}")
+    if _by_suffix(path) is None:
+        kinds = ", ".join(f".{f.ext}" for f in _shown().values())
+        raise ValueError(f"show: expected one of {kinds}, got {path.name}")
     if not path.is_file():
         raise FileNotFoundError(path)
     return Inline(path, width)

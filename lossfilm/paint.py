@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import matplotlib
-
-matplotlib.use("Agg")  # before anything imports pyplot; we never use pyplot state
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LightSource, Normalize
@@ -26,6 +24,7 @@ from mpl_toolkits.mplot3d import proj3d
 from .landscape import Landscape
 from .plan import FramePlan
 from .scene import Style
+from .settings import Look
 from .sprites import MonoLine, Sprite, TextSprites
 
 THEMES = {
@@ -38,22 +37,6 @@ LIFT = 0.025  # path height above the rendered surface, as a share of the z rang
 MAX_PATH_VERTICES = 1500  # beyond this many steps the path is subsampled for drawing
 OCCLUSION_SAMPLES = 240
 _RAY_SAMPLES = np.geomspace(0.004, 2.2, 48)  # distances along the ray to the camera, in box units
-
-
-@dataclass(frozen=True)
-class Look:
-    """How frames are made at a given quality: pixel size and the work per frame."""
-
-    width: int
-    height: int
-    surface_quads: int = 60
-    ticks: int = 4
-
-    @property
-    def dpi(self) -> float:
-        # Text and lines keep their proportions at every resolution: 854 x 480 is 100 dpi. A narrow
-        # frame scales by its width instead, so a line of text still fits across it.
-        return 100.0 * min(self.height / 480.0, self.width / 640.0)
 
 
 def robust_range(z: np.ndarray) -> tuple[float, float]:
@@ -236,7 +219,8 @@ class LossCurve:
     RECT = (0.035, 0.36, 0.17, 0.2)
     MAX_POINTS = 400
 
-    def __init__(self, fig: Figure, static_fig: Figure, landscape: Landscape, style: Style, theme: dict):
+    def __init__(self, fig: Figure, static_fig: Figure, landscape: Landscape, style: Style, theme: dict,
+                 colors: list[str]):
         losses = [t.loss[np.isfinite(t.loss)] for t in landscape.traces]
         values = np.concatenate([v for v in losses if v.size]) if any(v.size for v in losses) else np.ones(1)
         log = style.loss_curve_log and (values > 0).all()
@@ -271,9 +255,9 @@ class LossCurve:
             still.yaxis.set_major_locator(MaxNLocator(3))
         still.set_title(f"{landscape.loss_name} / step", color=theme["dim"], fontsize=7, loc="left", pad=3)
         self.lines = []
-        for t in landscape.traces:
-            line, = live.plot([], [], color=t.color, lw=1.2)
-            dot, = live.plot([], [], "o", color=t.color, ms=3)
+        for t, color in zip(landscape.traces, colors):
+            line, = live.plot([], [], color=color, lw=1.2)
+            dot, = live.plot([], [], "o", color=color, ms=3)
             self.lines.append((t, line, dot))
 
     def update(self, steps: np.ndarray) -> None:
@@ -367,10 +351,9 @@ class Painter:
         # Per run: shadow, ghost (hidden stretches), path, start and current markers.
         self.norm, self.cmap = norm, cmap
         self.runs = []
-        for trace in landscape.traces:
+        for trace, color in zip(landscape.traces, frame_plan.colors):
             x, y = trace.alpha, trace.beta
             zs = self.field.height(x, y) + LIFT * (zhi - zlo)
-            color = trace.color
             shadow, = ax.plot([], [], [], color=color, alpha=0.75, lw=1.2, zorder=1)
             ghost, = ax.plot([], [], [], color=color, alpha=0.45, lw=1.3, ls=(0, (2, 2)), zorder=3)
             line, = ax.plot([], [], [], color=color, lw=2.4, zorder=4, solid_capstyle="round")
@@ -403,7 +386,8 @@ class Painter:
             fig.text(0.025, 0.94, title, color=fg, fontsize=12, weight="bold", va="top")
         if style.subtitle:
             fig.text(0.025, 0.885, style.subtitle, color=dim, fontsize=9, va="top")
-        handles = [Line2D([], [], color=t.color, lw=2.4, marker="o", ms=5, label=t.label) for t in landscape.traces]
+        handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
+                   for label, color in zip(self.plan.labels, self.plan.colors)]
         legend = fig.legend(handles=handles, loc="upper right", frameon=False, fontsize=9,
                             bbox_to_anchor=(0.985, 0.97))
         for text in legend.get_texts():
@@ -418,10 +402,10 @@ class Painter:
             cax.tick_params(colors=dim, labelsize=6, length=2, pad=1)
             cax.set_title(f"log10 {landscape.loss_name}" if self.zlog else landscape.loss_name, color=dim,
                           fontsize=7, loc="left", pad=3)
-        self.curve = LossCurve(self.fig, fig, landscape, style, self.theme) if style.loss_curve and wide else None
+        self.curve = LossCurve(self.fig, fig, landscape, style, self.theme, self.plan.colors) if style.loss_curve and wide else None
         self.static = static.bake()
         self.hud = MonoLine(self.look.dpi, fg, 9) if style.hud else None
-        self._run_lines = [MonoLine(self.look.dpi, t.color, 9) for t in landscape.traces] if len(landscape.traces) > 1 else []
+        self._run_lines = [MonoLine(self.look.dpi, c, 9) for c in self.plan.colors] if len(self.plan.colors) > 1 else []
         self._run_texts = [""] * len(self._run_lines)
 
     def _focus(self, amount: float) -> None:
@@ -493,7 +477,7 @@ class Painter:
             if self._run_lines:
                 loss = trace.loss[s]
                 value = f"{loss:.4g}" if np.isfinite(loss) else "diverged"
-                self._run_texts[k] = f"{trace.label:<10} {self.landscape.loss_name} {value}"
+                self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.landscape.loss_name} {value}"
         if self.curve:
             self.curve.update(plan.steps[i])
         self.canvas.draw()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .landscape import Landscape
-from .scene import Camera
+from .scene import Camera, Style
 
 # The paths grow over this share of the clip; the rest holds the finished picture while the camera turns.
 GROW_SHARE = 0.85
@@ -25,6 +25,8 @@ class FramePlan:
     focus: np.ndarray  # 0: the box centred in the frame, 1: the first run's end point centred
     steps: np.ndarray  # (frames, runs): trace index shown for each run
     text: list[str]
+    labels: list[str]  # per run: its legend entry (not part of the numbers: a new label is a cache hit)
+    colors: list[str]  # per run: its colour
 
     def __len__(self) -> int:
         return len(self.azimuth)
@@ -98,7 +100,19 @@ def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
     return lines
 
 
-def plan(landscape: Landscape, camera: Camera, frames: int) -> FramePlan:
+def run_looks(runs, style: Style) -> tuple[list[str], list[str]]:
+    """Each run's label and colour: its own, else the style's colours in turn."""
+    colors = style.path_colors
+    return [r.name for r in runs], [r.color or colors[i % len(colors)] for i, r in enumerate(runs)]
+
+
+def plan(landscape: Landscape, camera: Camera, frames: int, labels: list[str] | None = None,
+         colors: list[str] | None = None) -> FramePlan:
+    """The frame plan; ``labels`` and ``colors`` per run default to the default Style's."""
     azimuth, elevation, zoom, focus = camera_path(camera, frames)
     steps = path_steps([t.steps for t in landscape.traces], frames)
-    return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps))
+    n = len(landscape.traces)
+    default = Style().path_colors
+    labels = list(labels) if labels is not None else [f"run {k + 1}" for k in range(n)]
+    colors = list(colors) if colors is not None else [default[k % len(default)] for k in range(n)]
+    return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps), labels, colors)

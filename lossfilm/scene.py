@@ -15,11 +15,10 @@ import numpy as np
 
 from .errors import SceneError
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+DEVICES = ("cpu", "cuda", "auto")  # where the grid is evaluated: "auto" takes a GPU when torch sees one
+
 # What one grid point holds through a render: its loss, its coordinates, its decimated and coloured copies.
 GRID_BYTES_PER_POINT = 64
-DEVICES = ("cpu", "cuda", "auto")  # where the grid is evaluated: "auto" takes a GPU when torch sees one
-LOSSES = ("mse", "as_published", "cross_entropy")
 
 
 def _number(value: Any, field_name: str, *, positive: bool = False, minimum: float | None = None) -> float:
@@ -55,6 +54,8 @@ def _color(value: Any, field_name: str) -> str | None:
 class Data:
     """Arrays a scene trains on and evaluates on; float32, generated or shipped, never downloaded."""
 
+    NOT_NUMBERS = ("name",)  # fields the cache key leaves out: they change no number
+
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
@@ -76,6 +77,8 @@ class Data:
 class Run:
     """One optimizer's training run; several runs on one surface make a race."""
 
+    NOT_NUMBERS = ("label", "color")
+
     optimizer: str = "sgd"
     lr: float = 1e-2
     epochs: int = 25
@@ -86,6 +89,8 @@ class Run:
     color: str | None = None
 
     def __post_init__(self) -> None:
+        from .optimizers import OPTIMIZERS
+
         if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
             raise SceneError("run.optimizer", "one of " + ", ".join(OPTIMIZERS), self.optimizer)
         object.__setattr__(self, "optimizer", self.optimizer.lower())
@@ -102,8 +107,23 @@ class Run:
         return self.label or self.optimizer.upper()
 
 
+class Plane:
+    """A kind of plane through weight space, theta(alpha, beta) = theta0 + alpha*d1 + beta*d2. Each kind
+    is one subclass (a frozen dataclass, validated at construction) whose ``basis(space, path,
+    memory_mb)`` returns (theta0, d1, d2, axis labels) as float32 torch tensors of the model's parameter
+    count; ``path`` is the first run's recorded parameters (steps x P). Nothing else names the kinds."""
+
+    center = "final"
+
+    def basis(self, space, path, memory_mb: float):
+        raise NotImplementedError
+
+    def axis_labels(self) -> tuple[str, str]:
+        return getattr(self, "labels", None) or ("α", "β")
+
+
 @dataclass(frozen=True)
-class WeightsPlane:
+class WeightsPlane(Plane):
     """The exact plane of two named scalar parameters: alpha and beta *are* the two weights.
 
     A name may carry a flat index into a larger tensor, e.g. ``"fc.weight[3]"``. All other
@@ -125,6 +145,22 @@ class WeightsPlane:
     def axis_labels(self) -> tuple[str, str]:
         return self.labels or (self.a, self.b)
 
+    def basis(self, space, path, memory_mb):
+        import torch
+
+        from .directions import center_of
+
+        center = center_of(path, "final")
+        ia, ib = space.index(self.a), space.index(self.b)
+        for part, ref, i in (("a", self.a, ia), ("b", self.b, ib)):
+            if i is None:
+                names = ", ".join(f"{n}{list(s)}" if s else n for n, s in zip(space.names, space.shapes))
+                raise SceneError(f"plane.{part}", f"a scalar parameter or name[i] of the model ({names})", ref)
+        d1, d2 = torch.zeros(space.size), torch.zeros(space.size)
+        d1[ia] = d2[ib] = 1.0
+        center[ia] = center[ib] = 0.0  # so that alpha and beta are the two weights themselves
+        return center, d1, d2, self.axis_labels()
+
 
 _PARAM_REF = re.compile(r"[A-Za-z0-9_.]+(\[\d+\])?")
 _CENTERS = ("final", "start")
@@ -137,7 +173,7 @@ def _center(value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class RandomPlane:
+class RandomPlane(Plane):
     """Two Gaussian directions with filter-wise normalisation (Li et al. 2018): each filter of a direction
     (a row of a Linear weight, an output channel of a convolution) is scaled to the norm of the same filter
     of the centre point. One-dimensional parameters (biases, normalisation layers) are zero in both
@@ -155,9 +191,20 @@ class RandomPlane:
     def axis_labels(self) -> tuple[str, str]:
         return self.labels
 
+    def basis(self, space, path, memory_mb):
+        import torch
+
+        from .directions import center_of, filter_normalized
+
+        center = center_of(path, self.center)
+        gen = torch.Generator().manual_seed(self.seed)
+        d1, d2 = (filter_normalized(torch.randn(space.size, generator=gen), center, space, self.keep_biases)
+                  for _ in range(2))
+        return center, d1, d2, self.axis_labels()
+
 
 @dataclass(frozen=True)
-class PCAPlane:
+class PCAPlane(Plane):
     """The top two principal components of theta_t - theta_final over the first run's recorded path;
     each axis label shows the share of the path's variance it explains."""
 
@@ -169,9 +216,15 @@ class PCAPlane:
     def axis_labels(self) -> tuple[str, str]:
         return ("PC1", "PC2")
 
+    def basis(self, space, path, memory_mb):
+        from .directions import center_of, pca_directions
+
+        d1, d2, explained = pca_directions(path, memory_mb)
+        return center_of(path, self.center), d1, d2, (f"PC1 ({explained[0]:.1%})", f"PC2 ({explained[1]:.1%})")
+
 
 @dataclass(frozen=True, eq=False)
-class CustomPlane:
+class CustomPlane(Plane):
     """Two given directions: flat arrays of the model's parameter count, or dicts of parameter name ->
     array shaped like that parameter (missing names are zero)."""
 
@@ -191,6 +244,12 @@ class CustomPlane:
     def axis_labels(self) -> tuple[str, str]:
         return self.labels
 
+    def basis(self, space, path, memory_mb):
+        from .directions import center_of, given_direction
+
+        return (center_of(path, self.center), given_direction(self.d1, space, "plane.d1"),
+                given_direction(self.d2, space, "plane.d2"), self.axis_labels())
+
     def __repr__(self) -> str:  # part of the cache key: the directions' values, not their identity
         import hashlib
 
@@ -202,7 +261,9 @@ class CustomPlane:
         return f"CustomPlane({h.hexdigest()[:16]}, center={self.center!r}, labels={self.labels!r})"
 
 
-PLANES = (WeightsPlane, RandomPlane, PCAPlane, CustomPlane)
+def plane_kinds() -> str:
+    """The plane kinds there are, for messages: every subclass of Plane."""
+    return ", ".join(k.__name__ for k in Plane.__subclasses__())
 
 
 @dataclass(frozen=True)
@@ -343,7 +404,12 @@ class Style:
 
         if self.cmap not in matplotlib.colormaps:
             raise SceneError("style.cmap", "a matplotlib colormap name such as 'viridis'", self.cmap)
+        if isinstance(self.path_colors, str) or not isinstance(self.path_colors, (tuple, list)) or not self.path_colors:
+            raise SceneError("style.path_colors", "one or more matplotlib colours", self.path_colors)
+        object.__setattr__(self, "path_colors", tuple(self.path_colors))
         for i, c in enumerate(self.path_colors):
+            if c is None:
+                raise SceneError(f"style.path_colors[{i}]", "a matplotlib colour such as '#ff5a36'", c)
             _color(c, f"style.path_colors[{i}]")
 
 
@@ -351,11 +417,15 @@ class Style:
 class Scene:
     """Everything that makes one film. ``model`` is a zero-argument factory returning an nn.Module."""
 
+    # How the numbers are seen, not what they are: the cache key leaves these out. ``device`` too: a GPU
+    # and the CPU give the same numbers up to float rounding.
+    NOT_NUMBERS = ("name", "camera", "style", "duration", "fps", "device")
+
     name: str
     data: Data
     model: Callable[[], Any]
     runs: tuple[Run, ...] = (Run(),)
-    plane: WeightsPlane | RandomPlane | PCAPlane | CustomPlane | None = None
+    plane: Plane | None = None
     grid: Grid = Grid()
     loss: str = "mse"
     init: Mapping[str, float] | None = None
@@ -379,14 +449,16 @@ class Scene:
         if not runs or not all(isinstance(r, Run) for r in runs):
             raise SceneError("runs", "one or more lossfilm Run objects", self.runs)
         object.__setattr__(self, "runs", runs)
-        if not isinstance(self.plane, PLANES):
-            raise SceneError("plane", "a WeightsPlane, RandomPlane, PCAPlane or CustomPlane", self.plane)
+        if not isinstance(self.plane, Plane):
+            raise SceneError("plane", f"a plane: one of {plane_kinds()}", self.plane)
         if self.evaluate_on not in ("test", "train"):
             raise SceneError("evaluate_on", "'test' or 'train'", self.evaluate_on)
         if self.device not in DEVICES:
             raise SceneError("device", "'cpu', 'cuda' or 'auto'", self.device)
         if not isinstance(self.grid, Grid):
             raise SceneError("grid", "a lossfilm Grid", self.grid)
+        from .losses import LOSSES
+
         if self.loss not in LOSSES:
             raise SceneError("loss", "one of " + ", ".join(LOSSES), self.loss)
         if self.init is not None:

@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .encode import MP4Writer
+from . import formats
 from .landscape import Landscape
-from .paint import Look, Painter
+from .paint import Painter
 from .plan import FramePlan
 from .scene import Style
+from .settings import Settings
 
 
 @dataclass
@@ -26,16 +27,10 @@ class Picture:
     landscape: Landscape
     plan: FramePlan
     style: Style
-    look: Look
-    fps: int
-    quality: str
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.look.width, self.look.height
+    settings: Settings
 
     def painter(self) -> Painter:
-        return Painter(self.landscape, self.plan, self.style, self.look)
+        return Painter(self.landscape, self.plan, self.style, self.settings.look)
 
 
 @dataclass
@@ -80,7 +75,7 @@ def paint_segment(task: SegmentTask) -> SegmentResult:
             return dataclasses.replace(result, path=task.path, data=Path(result.path).read_bytes())
     painter = _painter(task)
     pic = task.picture
-    writer = MP4Writer(Path(task.path), pic.size, pic.fps, pic.quality, owner=task.owner)
+    writer = formats.master().writer(Path(task.path), pic.settings, owner=task.owner)
     paint_s = encode_s = 0.0
     try:
         writer.setup()

@@ -96,7 +96,7 @@ def test_device_cuda_uses_the_gpu_or_says_there_is_none_and_renders_on_the_cpu(c
     ("g = Grid(step=-0.1)\n", "bad_scene.py:2: grid.step: expected a positive number, got -0.1"),
     ("g = Grid(a=(1, -1))\n", "grid.a: expected lo < hi"),
     ("r = Run(lr=0)\n", "run.lr: expected a positive number"),
-    ("r = Run(optimizer='adamax')\n", "run.optimizer: expected one of sgd, adam"),
+    ("r = Run(optimizer='lion')\n", "run.optimizer: expected one of sgd, adam"),
     ("r = Run(epochs=-1)\n", "run.epochs: expected an integer >= 0"),
     ("import scenes_that_do_not_exist\n", "ModuleNotFoundError"),
 ])

@@ -1,6 +1,10 @@
-"""Rendering on a Dask cluster: real worker processes on 127.0.0.1, started inside the test."""
+"""Rendering on a Dask cluster: a real `dask scheduler` and `dask worker` processes on 127.0.0.1, started
+as the README tells users to, in a folder outside the project and without PYTHONPATH: the cluster has
+the requirements but not this checkout, and the client ships lossfilm to it."""
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,14 +21,92 @@ distributed = pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _dask_command() -> str:
+    return shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
+
+
 @pytest.fixture(scope="module")
-def cluster():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield cluster, client
-    client.close()
-    cluster.close()
+def outside(tmp_path_factory):
+    """A folder outside the project and an environment without PYTHONPATH: where the cluster runs."""
+    home = tmp_path_factory.mktemp("cluster-home")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return home, env
+
+
+@pytest.fixture(scope="module")
+def cluster(outside):
+    home, env = outside
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    logs = open(home / "cluster.log", "w")
+    procs = [subprocess.Popen([_dask_command(), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], cwd=home, env=env, stdout=logs, stderr=logs)]
+    try:
+        client = None
+        deadline = time.time() + 60
+        while client is None:
+            try:
+                client = distributed.Client(address, timeout="2s", set_as_default=False)
+            except OSError:
+                assert time.time() < deadline and procs[0].poll() is None, (home / "cluster.log").read_text()
+        for _ in range(2):  # one `dask worker` per core, as the README says
+            procs.append(subprocess.Popen([_dask_command(), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                           "--no-dashboard"], cwd=home, env=env, stdout=logs, stderr=logs))
+        client.wait_for_workers(2, timeout=90)
+        yield address, client
+        client.close()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        logs.close()
+
+
+def test_the_cluster_cannot_import_lossfilm_by_itself_yet_renders(cluster, outside, tmp_path, cache_dir):
+    """What a user with only the requirements on the cluster meets: the scheduler and the workers import
+    the lossfilm the client sent them (before this, every render failed deserialising the task graph)."""
+    home, env = outside
+    alone = subprocess.run([sys.executable, "-c", "import lossfilm"], cwd=home, env=env, capture_output=True)
+    if alone.returncode == 0:
+        pytest.skip("lossfilm is installed in this Python: the cluster would not need it shipped")
+    address, client = cluster
+    p = cli("scenes/article.py", "-q", "low", "--fps", "8", "--duration", "2", "--format", "mp4", "--cache-dir",
+            str(cache_dir), "--scheduler", address, "-o", str(tmp_path), "--json")
+    assert p.returncode == 0, p.stderr
+    where = client.run_on_scheduler(lambda: __import__("lossfilm").__file__)
+    assert ".zip" in where  # the scheduler imports the shipped copy
+    assert all(".zip" in f for f in client.run(lambda: __import__("lossfilm").__file__).values())
+    assert len(decoded(tmp_path / "article.mp4")) == 16
+
+
+def test_a_malformed_scheduler_address_is_one_line_of_bad_input(tmp_path):
+    p = cli("-q", "low", "--scheduler", "notaurl", "-o", str(tmp_path))
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "--scheduler notaurl: expected a scheduler address such as tcp://HOST:8786" in p.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_worker_without_the_requirements_is_told_in_one_line(cluster, monkeypatch):
+    from lossfilm import shipping
+    from lossfilm.errors import BadInput
+    from lossfilm.executor import DaskCluster
+
+    _, client = cluster
+    monkeypatch.setattr(shipping, "WORKER_NEEDS", shipping.WORKER_NEEDS + ("a_module_no_worker_has",))
+    with pytest.raises(BadInput) as caught:
+        DaskCluster(client)
+    message = str(caught.value)
+    assert "cannot import a_module_no_worker_has" in message and "worker tcp://127.0.0.1:" in message
+    assert "\n" not in message
 
 
 def decoded(path):
@@ -146,7 +228,7 @@ def test_the_grid_is_evaluated_as_cluster_tasks_and_equals_the_local_grid(cluste
     f.write_text(SCENE_WITH_ITS_OWN_MODEL)
     scene = load_scenes(f)[0]
     here = compute(scene)
-    monkeypatch.setattr(computing, "CLUSTER_MIN_SECONDS", 0.0)  # a tiny grid goes to the cluster too
+    monkeypatch.setattr(DaskCluster, "MIN_SECONDS", 0.0)  # a tiny grid goes to the cluster too
     there = compute(scene, executor=DaskCluster(client))
 
     def jobs_seen():

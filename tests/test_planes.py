@@ -48,9 +48,9 @@ def test_filter_normalisation_matches_each_filter_and_zeroes_biases():
 @pytest.mark.parametrize("memory_mb,max_rows", [(256, 4096), (0.001, 4096), (0.001, 16)])
 def test_pca_directions_are_orthonormal_and_recover_a_path_in_the_plane_exactly(memory_mb, max_rows, monkeypatch):
     """Exact SVD; the bounded Gram route in column blocks; and the same on a subsample of the path."""
-    from lossfilm import compute
+    from lossfilm import directions
 
-    monkeypatch.setattr(compute, "PCA_MAX_ROWS", max_rows)
+    monkeypatch.setattr(directions, "PCA_MAX_ROWS", max_rows)
     rng = np.random.RandomState(0)
     u, v = np.linalg.qr(rng.randn(40, 2))[0].T
     t = np.linspace(0, 1, 60)
@@ -72,12 +72,12 @@ def test_custom_plane_from_named_arrays():
     space = ParamSpace(model)
     thetas = np.stack([space.flatten(model).numpy()] * 3)
     plane = CustomPlane({"0.weight": np.ones((3, 2))}, np.arange(space.size, dtype=float))
-    theta0, d1, d2, labels = plane_basis(plane, space, thetas, model)
+    theta0, d1, d2, labels = plane_basis(plane, space, thetas)
     assert d1[:6].tolist() == [1.0] * 6 and d1[6:].abs().sum() == 0 and d2[5] == 5
     from lossfilm.errors import SceneError
 
     with pytest.raises(SceneError, match="plane.d1"):
-        plane_basis(CustomPlane({"nope": [1]}, d2.numpy()), space, thetas, model)
+        plane_basis(CustomPlane({"nope": [1]}, d2.numpy()), space, thetas)
 
 
 def _loop(model, thetas, x, y, loss):

@@ -1,0 +1,211 @@
+"""The output formats, one table (matplotlib's movie-writer registry and imageio's plugin list are the
+models): each format says how it is made and what it is, and the film-making code (film.py) loops over
+the table without naming a format.
+
+How a format is made:
+
+* ``streamed``: from every painted frame as it comes (``writer()`` returns an encode.Writer); the one
+  ``master`` format is the film itself, which workers can also make in segments that are joined;
+* ``derived``: from the finished master film (``derive()``), e.g. a GIF's palette passes;
+* ``painted``: from one painted frame (``write_frame()``), e.g. the poster;
+* ``numbers``: from the computed numbers alone (``write_numbers()``): nothing is painted for it.
+
+A new format is one subclass of the matching kind and one ``register()`` call.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import BadInput
+
+STREAMED, DERIVED, PAINTED, NUMBERS = "streamed", "derived", "painted", "numbers"
+
+
+class Format:
+    name = ""
+    ext = ""
+    mime = ""
+    how = ""
+    master = False  # the film every derived format is made from
+    segmentable = True  # streamed: may workers make it in frame ranges joined afterwards?
+
+    def target(self, settings) -> Path:
+        """Where the output goes: ``DIR/<scene name>.<ext>``."""
+        return settings.target(self.ext)
+
+    def unavailable(self) -> str | None:
+        """Why this format cannot be made here (a missing encoder), or None."""
+        return None
+
+    @property
+    def inline(self) -> str | None:
+        """The HTML element that shows this format in a notebook, if any."""
+        if self.how == STREAMED and not self.segmentable:
+            return None  # a folder of files
+        return {"video": "video", "image": "img"}.get(self.mime.partition("/")[0])
+
+
+class Streamed(Format):
+    how = STREAMED
+
+    def writer(self, path: Path, settings, owner: int | None = None):
+        raise NotImplementedError
+
+
+class Derived(Format):
+    how = DERIVED
+
+    def derive(self, master: Path, path: Path, settings) -> list[str]:
+        """Make ``path`` from the finished ``master`` film; returns notes on what had to give."""
+        raise NotImplementedError
+
+
+class Painted(Format):
+    how = PAINTED
+
+    def frame(self, settings) -> int:
+        return settings.poster
+
+    def write_frame(self, rgba, path: Path, settings) -> None:
+        raise NotImplementedError
+
+
+class Numbers(Format):
+    how = NUMBERS
+
+    def write_numbers(self, landscape, path: Path, settings) -> None:
+        raise NotImplementedError
+
+
+FORMATS: dict[str, Format] = {}
+
+
+def register(fmt: type[Format]) -> type[Format]:
+    FORMATS[fmt.name] = fmt()
+    return fmt
+
+
+def master() -> Format:
+    return next(f for f in FORMATS.values() if f.master)
+
+
+def check_available(names) -> None:
+    for name in names:
+        why = FORMATS[name].unavailable()
+        if why:
+            raise BadInput(f"format: {name} {why}")
+
+
+@register
+class MP4(Streamed):
+    """H.264 in yuv420p with the index first: plays in browsers and slide software."""
+
+    name = ext = "mp4"
+    mime = "video/mp4"
+    master = True
+
+    def writer(self, path, settings, owner=None):
+        from .encode import MP4Writer
+
+        return MP4Writer(path, settings.size, settings.fps, settings.x264_preset, owner)
+
+
+@register
+class Frames(Streamed):
+    """Every frame as a numbered PNG in ``DIR/<name>_frames/`` (00000.png, ...), for editing elsewhere."""
+
+    name = ext = "frames"
+    mime = "image/png"
+    segmentable = False  # every frame exactly as painted, from one painter
+
+    def target(self, settings) -> Path:
+        return settings.out / f"{settings.name}_frames"
+
+    def writer(self, path, settings, owner=None):
+        from .encode import FramesWriter
+
+        return FramesWriter(path, settings.size, settings.fps, owner=owner)
+
+
+@register
+class GIF(Derived):
+    """A looping GIF for the web: one palette for the clip, kept under ``--max-mb``."""
+
+    name = ext = "gif"
+    mime = "image/gif"
+
+    def derive(self, master, path, settings):
+        from .encode import gif_from_video
+
+        return gif_from_video(master, path, settings.fps, settings.max_mb)[1]
+
+
+@register
+class WebM(Derived):
+    """VP9 in WebM, for pages that prefer an open codec."""
+
+    name = ext = "webm"
+    mime = "video/webm"
+
+    def unavailable(self):
+        from .encode import has_encoder
+
+        if not has_encoder("libvpx-vp9"):
+            return "needs ffmpeg's libvpx-vp9 encoder, which this ffmpeg lacks (see ffmpeg -encoders)"
+        return None
+
+    def derive(self, master, path, settings):
+        from .encode import webm_from_video
+
+        webm_from_video(master, path)
+        return []
+
+
+@register
+class Poster(Painted):
+    """A poster PNG: the frame at ``--poster-at`` (default the last), painted, never decoded from a film."""
+
+    name = "png"
+    ext = "png"
+    mime = "image/png"
+
+    def write_frame(self, rgba, path, settings):
+        from .encode import write_png
+
+        write_png(rgba, settings.size, path)
+
+
+@register
+class NPZ(Numbers):
+    """The numbers behind the film, for the user's own plots: plain arrays and a JSON header naming
+    each, read with ``np.load(path, allow_pickle=False)``."""
+
+    name = ext = "npz"
+    mime = "application/octet-stream"
+
+    def write_numbers(self, picture, path):
+        import json
+
+        import numpy as np
+
+        from .encode import publish
+
+        land, plan = picture.landscape, picture.plan
+        arrays = {"alphas": land.alphas, "betas": land.betas, "loss": land.loss}
+        described = {"alphas": "alpha of each grid column", "betas": "beta of each grid row",
+                     "loss": "loss[i, j] at (alphas[j], betas[i])"}
+        paths = []
+        for i, (t, label, color) in enumerate(zip(land.traces, plan.labels, plan.colors)):
+            names = {f"path{i}_alpha": t.alpha, f"path{i}_beta": t.beta, f"path{i}_loss": t.loss,
+                     f"path{i}_step": np.arange(len(t.alpha)), f"path{i}_epoch_ends": t.epoch_ends}
+            arrays.update(names)
+            paths.append({"label": label, "color": color, "diverged_at": t.diverged_at, "arrays": list(names)})
+        head = {"axis_labels": list(land.axis_labels), "loss_name": land.loss_name, "arrays": described,
+                "paths": paths}
+        arrays["header"] = np.array(json.dumps(head))
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+
+        publish(path, write)

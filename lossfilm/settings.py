@@ -1,0 +1,169 @@
+"""Render settings: every default and every check of them, in one place.
+
+The user's choices (:class:`Options`: from the command line, ``render()`` or ``render_files()``) are
+checked once, then resolved against each scene into one :class:`Settings` value (frame count, size,
+poster frame, encoder preset, surface detail) that every stage reads, workers included. Nothing here
+imports torch or matplotlib, so the command line answers bad options at once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .errors import BadInput, SceneError
+from .scene import DEVICES
+
+
+@dataclass(frozen=True)
+class Quality:
+    """A preset (manim's sizes): frame size and rate, the surface's facets and x264's speed preset."""
+
+    width: int
+    height: int
+    fps: int
+    surface_quads: int
+    # x264 shares the machine with the painter: at 800x800 veryfast cost less CPU than faster for a
+    # slightly smaller file; the draft preset takes ultrafast (half the encoder's CPU, 2-3x the bytes).
+    x264_preset: str
+
+
+QUALITIES = {
+    "low": Quality(854, 480, 15, 40, "ultrafast"),
+    "medium": Quality(1280, 720, 30, 60, "veryfast"),
+    "high": Quality(1920, 1080, 60, 80, "faster"),
+    "4k": Quality(3840, 2160, 60, 100, "faster"),
+}
+MIN_SIZE = 160
+MAX_SIZE = 7680
+# GIFs are for the web: unless told otherwise, one is kept under this many megabytes.
+GIF_BUDGET_MB = 2.0
+# A film longer than this many frames is refused before any work: 10 minutes at 60 fps.
+MAX_FRAMES = 36_000
+DEFAULT_FORMATS = ("mp4", "gif")
+
+
+@dataclass(frozen=True)
+class Look:
+    """How frames are made at a given quality: pixel size and the work per frame."""
+
+    width: int
+    height: int
+    surface_quads: int = 60
+    ticks: int = 4
+
+    @property
+    def dpi(self) -> float:
+        # Text and lines keep their proportions at every resolution: 854 x 480 is 100 dpi. A narrow
+        # frame scales by its width instead, so a line of text still fits across it.
+        return 100.0 * min(self.height / 480.0, self.width / 640.0)
+
+
+def check_size(size) -> tuple[int, int]:
+    """A frame size H.264 and the layout can take: even numbers from MIN_SIZE to MAX_SIZE pixels."""
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise BadInput(f"size: expected WIDTHxHEIGHT in pixels, got {size!r}") from None
+    for name, v in (("width", width), ("height", height)):
+        if not MIN_SIZE <= v <= MAX_SIZE:
+            raise BadInput(f"size: expected a {name} from {MIN_SIZE} to {MAX_SIZE} pixels, got {v}")
+        if v % 2:
+            raise BadInput(f"size: expected an even {name} (H.264 in yuv420p needs one), got {v}")
+    return width, height
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for, before any scene is known. ``check()`` validates it; ``resolve(scene)``
+    gives the Settings of one scene's render. The command line's defaults are these."""
+
+    quality: str = "medium"
+    formats: Sequence[str] = DEFAULT_FORMATS
+    out: Path | str = "media"
+    fps: int | None = None
+    duration: float | None = None
+    size: tuple[int, int] | None = None
+    jobs: int = 1
+    max_mb: float | None = GIF_BUDGET_MB
+    poster_at: float | None = None
+    device: str | None = None
+    use_cache: bool = True
+    cache_dir: Path | str = "media/cache"
+    progress: bool = False
+
+    def check(self) -> "Options":
+        """The same options, checked and normalised (formats deduplicated, size as two ints)."""
+        from .formats import FORMATS, check_available
+
+        if self.quality not in QUALITIES:
+            raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {self.quality!r}")
+        formats = tuple(dict.fromkeys([self.formats] if isinstance(self.formats, str) else self.formats))
+        unknown = [f for f in formats if f not in FORMATS]
+        if unknown or not formats:
+            raise BadInput(f"format: expected one or more of {', '.join(FORMATS)}, got {' '.join(map(str, unknown)) or 'none'}")
+        check_available(formats)
+        if self.device is not None and self.device not in DEVICES:
+            raise BadInput(f"device: expected one of {', '.join(DEVICES)}, got {self.device!r}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise BadInput(f"jobs: expected a positive integer, got {self.jobs!r}")
+        if self.max_mb is not None and not (_real(self.max_mb) and 0 < self.max_mb < math.inf):
+            raise BadInput(f"max-mb: expected a positive number of megabytes, got {self.max_mb!r}")
+        if self.fps is not None and (isinstance(self.fps, bool) or not isinstance(self.fps, int) or self.fps <= 0):
+            raise BadInput(f"fps: expected a positive integer, got {self.fps!r}")
+        if self.duration is not None and not (_real(self.duration) and 0 < self.duration < math.inf):
+            raise BadInput(f"duration: expected a positive number of seconds, got {self.duration!r}")
+        if self.poster_at is not None and not (_real(self.poster_at) and 0 <= self.poster_at < math.inf):
+            raise BadInput(f"poster-at: expected a number of seconds >= 0, got {self.poster_at!r}")
+        size = check_size(self.size) if self.size is not None else None
+        return dataclasses.replace(self, formats=formats, size=size)
+
+    def resolve(self, scene) -> "Settings":
+        """This scene's render settings; the options must have been checked."""
+        preset = QUALITIES[self.quality]
+        fps = self.fps if self.fps is not None else (scene.fps or preset.fps)
+        duration = self.duration if self.duration is not None else scene.duration
+        if isinstance(fps, bool) or not isinstance(fps, int) or fps <= 0:
+            raise SceneError("fps", "a positive integer", fps).at(scene.name)
+        if not duration > 0:
+            raise SceneError("duration", "a positive number of seconds", duration).at(scene.name)
+        frames = max(1, int(round(fps * duration)))
+        if frames > MAX_FRAMES:
+            raise BadInput(f"{scene.name}: fps x duration: expected at most {MAX_FRAMES} frames, got {frames} "
+                           f"({fps} fps x {duration:g} s)")
+        if self.poster_at is not None and not self.poster_at <= duration:
+            raise BadInput(f"poster-at: expected a time from 0 to {duration:g} seconds, got {self.poster_at!r}")
+        poster = frames - 1 if self.poster_at is None else min(frames - 1, int(round(self.poster_at * fps)))
+        width, height = self.size if self.size is not None else (preset.width, preset.height)
+        return Settings(name=scene.name, quality=self.quality, formats=tuple(self.formats), fps=fps, frames=frames,
+                        poster=poster, look=Look(width, height, preset.surface_quads),
+                        x264_preset=preset.x264_preset, max_mb=self.max_mb, out=Path(self.out))
+
+
+def _real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One scene's render, resolved: what every stage (and every worker) reads."""
+
+    name: str
+    quality: str
+    formats: tuple[str, ...]
+    fps: int
+    frames: int
+    poster: int  # frame index of the poster PNG
+    look: Look
+    x264_preset: str
+    max_mb: float | None
+    out: Path
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.look.width, self.look.height
+
+    def target(self, ext: str) -> Path:
+        return self.out / f"{self.name}.{ext}"
