@@ -21,7 +21,7 @@ from .landscape import Landscape
 from .plan import plan, run_looks
 from .scene import Scene
 from .segments import Picture
-from .settings import GIF_BUDGET_MB, DEFAULT_FORMATS, Options, check_size  # noqa: F401 (check_size: API)
+from .settings import Options, check_size  # noqa: F401 (check_size: part of the API)
 
 
 @dataclass
@@ -74,20 +74,21 @@ def check_output_dir(out: Path) -> Path:
     return out
 
 
-def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = "media/cache",
+def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = Options.cache_dir,
                   progress=None, device: str | None = None, executor=None) -> tuple[Landscape, str]:
     """The scene's numbers, from the cache when they were computed before: (landscape, 'hit'|'miss'|'off').
 
     ``device`` overrides the scene's; it is not part of the cache key, since a GPU and the CPU give the
     same numbers up to float rounding."""
-    from .compute import compute  # torch: only when there is something to compute
+    if use_cache:
+        found, path = landscape_cache.fetch(scene, Path(cache_dir))
+        if found is not None:
+            return found, "hit"
+    from .compute import compute  # torch is imported only when there is something to compute
 
-    if not use_cache:
-        return compute(scene, progress, device, executor), "off"
-    found, path = landscape_cache.fetch(scene, Path(cache_dir))
-    if found is not None:
-        return found, "hit"
     landscape = compute(scene, progress, device, executor)
+    if not use_cache:
+        return landscape, "off"
     try:
         landscape_cache.save(landscape, path)
     except OSError as exc:
@@ -95,12 +96,13 @@ def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = 
     return landscape, "miss"
 
 
-def render(scene: Scene, quality: str = "medium", formats: Sequence[str] = DEFAULT_FORMATS,
-           out: Path | str = "media", fps: int | None = None, duration: float | None = None,
-           use_cache: bool = True, cache_dir: Path | str = "media/cache", progress: bool = False,
-           size: tuple[int, int] | None = None, jobs: int = 1, executor=None,
-           max_mb: float | None = GIF_BUDGET_MB, poster_at: float | None = None,
-           device: str | None = None) -> Result:
+# The defaults are settings.Options', named once there.
+def render(scene: Scene, quality: str = Options.quality, formats: Sequence[str] = Options.formats,
+           out: Path | str = Options.out, fps: int | None = Options.fps, duration: float | None = Options.duration,
+           use_cache: bool = Options.use_cache, cache_dir: Path | str = Options.cache_dir,
+           progress: bool = Options.progress, size: tuple[int, int] | None = Options.size, jobs: int = Options.jobs,
+           executor=None, max_mb: float | None = Options.max_mb, poster_at: float | None = Options.poster_at,
+           device: str | None = Options.device) -> Result:
     """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
 
     ``size`` (width, height) overrides the quality preset's frame size. ``jobs`` > 1 paints contiguous
