@@ -261,9 +261,13 @@ def check_fits(landscape: Landscape, scene) -> None:
             raise ValueError("a divergence mark outside the path")
 
 
+def path_for(scene, folder: Path | str) -> Path:
+    return Path(folder) / f"{key(scene)}.npz"
+
+
 def fetch(scene, folder: Path) -> tuple[Landscape | None, Path]:
     """(landscape or None, its cache path). A broken or ill-fitting file is reported and treated as a miss."""
-    path = Path(folder) / f"{key(scene)}.npz"
+    path = path_for(scene, folder)
     if not path.exists():
         return None, path
     try:

@@ -47,6 +47,33 @@ def build_model(scene: Scene) -> nn.Module:
     return model
 
 
+PREFLIGHT_ROWS = 8
+
+
+def preflight(scene: Scene) -> None:
+    """The user's parts, checked once on a few rows before any training: the model builds (with the
+    scene's init), takes the data and gives an output that fits the targets for the loss, the class
+    labels are in range, and every run's optimizer accepts its options. A SceneError names the part."""
+    model = build_model(scene).eval()
+    loss = losses.get(scene.loss)
+    data = scene.data
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        xb, yb = torch.as_tensor(x[:PREFLIGHT_ROWS]), torch.as_tensor(y[:PREFLIGHT_ROWS])
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                out = model(xb)
+        except Exception as exc:
+            raise SceneError("model", f"a module that takes rows of data.x_{split} (shape {tuple(xb.shape)}); it "
+                                      f"raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(out, torch.Tensor):
+            raise SceneError("model", "a module whose forward returns a tensor", type(out).__name__)
+        problem = loss.expects(out, yb, y) if loss.expects else None
+        if problem:
+            raise SceneError(f"model (with loss={scene.loss!r} and data.y_{split})", problem)
+    for run in scene.runs:
+        optimizers.make(run, [torch.zeros(1, requires_grad=True)])
+
+
 class Recorded(NamedTuple):
     thetas: np.ndarray  # (T + 1, P): the start and the point after every step
     epoch_ends: np.ndarray

@@ -236,6 +236,9 @@ def _worker_init() -> None:
     # terminate() sends SIGTERM: unwind like an exception, so the task's clean-up stops its ffmpeg and
     # removes its temporary file, instead of dying and leaving ffmpeg to finish an orphaned file.
     signal.signal(signal.SIGTERM, _stop)
+    # Ctrl-C in a terminal reaches the whole process group: the render itself answers it (and stops us
+    # with SIGTERM), so a worker leaves quietly instead of printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # If the render is killed outright (SIGKILL), its fork server exits and the kernel sends us SIGTERM:
     # a worker never outlives its render and never publishes a segment after the next render cleaned up.
     if sys.platform.startswith("linux"):

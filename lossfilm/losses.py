@@ -22,6 +22,9 @@ class Loss:
     # The same loss for stacked predictions (..., R, *out) against targets (..., R, *t) with
     # ``row_dims = len(t)``: one value per leading index. Lets the evaluator skip vmap and its overhead.
     rows: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None
+    # What the model's output must be for these targets: (output, a few target rows, all targets) ->
+    # None, or the text of what was expected (the preflight's message).
+    expects: Callable[[torch.Tensor, torch.Tensor, object], str | None] | None = None
 
 
 def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -63,12 +66,44 @@ def _cross_entropy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(pred, target.long())
 
 
+def _values_like_targets(out, target, _all) -> str | None:
+    per_row = int(target[0].numel()) if target.dim() > 1 else 1
+    if out.dim() == 0 or out.shape[0] != target.shape[0] or out[0].numel() != per_row:
+        return f"an output of {per_row} value(s) per row, as the targets have, got output shape {tuple(out.shape)}"
+    return None
+
+
+def _one_value_per_row(out, target, _all) -> str | None:
+    if target.dim() != 1:
+        return f"targets of one value per row for as_published, got target shape {tuple(target.shape)}"
+    if out.dim() == 0 or out.shape[0] != target.shape[0] or out[0].numel() != 1:
+        return f"an output of one value per row, got output shape {tuple(out.shape)}"
+    return None
+
+
+def _class_scores(out, target, all_targets) -> str | None:
+    import numpy as np
+
+    if out.dim() != 2 or out.shape[0] != target.shape[0]:
+        return f"an output of class scores (rows, classes) for cross_entropy, got output shape {tuple(out.shape)}"
+    labels = np.asarray(all_targets)
+    if labels.ndim != 1:
+        return f"targets of one class label per row, got target shape {labels.shape}"
+    if not np.array_equal(labels, np.round(labels)):
+        return "targets that are whole class labels, got fractional values"
+    classes = out.shape[1]
+    if labels.min() < 0 or labels.max() >= classes:
+        return (f"class labels from 0 to {classes - 1} for a model with {classes} outputs, got labels from "
+                f"{labels.min():g} to {labels.max():g}")
+    return None
+
+
 LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", _mse, rows=_mse_rows),
+    "mse": Loss("mse", _mse, rows=_mse_rows, expects=_values_like_targets),
     # The article's loss: nn.MSELoss on (B, 1) predictions against (B,) targets, batches of 128, mean of batches.
     "as_published": Loss("as_published", _broadcast_mse, batch=128, mean_of_batches=True,
-                         rows=_broadcast_mse_rows),
-    "cross_entropy": Loss("cross_entropy", _cross_entropy, rows=_cross_entropy_rows),
+                         rows=_broadcast_mse_rows, expects=_one_value_per_row),
+    "cross_entropy": Loss("cross_entropy", _cross_entropy, rows=_cross_entropy_rows, expects=_class_scores),
 }
 
 

@@ -22,7 +22,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLoca
 from mpl_toolkits.mplot3d import proj3d
 
 from .landscape import Landscape
-from .plan import FramePlan
+from .plan import FramePlan, loss_text
 from .scene import Style
 from .settings import Look
 from .sprites import MonoLine, Sprite, TextSprites
@@ -52,6 +52,20 @@ def robust_range(z: np.ndarray) -> tuple[float, float]:
     if hi <= lo:
         hi = lo + 1.0
     return lo, hi
+
+
+def log_heights(z: np.ndarray) -> np.ndarray:
+    """log10 of a loss surface for a log z axis. A loss of 0 (or below, from rounding) has no logarithm:
+    it is drawn at the bottom of the range, where it belongs, not left undefined (which would put it at
+    the top); NaN and inf stay undefined."""
+    z = np.asarray(z, dtype=np.float64)
+    positive = np.isfinite(z) & (z > 0)
+    out = np.full(z.shape, np.nan)
+    out[positive] = np.log10(z[positive])
+    if positive.any():
+        low = out[positive].min()
+        out[np.isfinite(z) & (z <= 0)] = low - max(1.0, 0.05 * (out[positive].max() - low))
+    return out
 
 
 def _decimate(n: int, count: int, keep: int = 0) -> np.ndarray:
@@ -317,8 +331,7 @@ class Painter:
         xs, ys, z = landscape.alphas, landscape.betas, landscape.loss
         self.zlog = style.zscale == "log"
         if self.zlog:  # heights, colours, ticks and the path all live in log10 units
-            with np.errstate(divide="ignore", invalid="ignore"):
-                z = np.log10(np.where(z > 0, z, np.nan))
+            z = log_heights(z)
         zlo, zhi = robust_range(z)
         zc = np.clip(np.where(np.isfinite(z), z, zhi), zlo, zhi)
         lowest = np.unravel_index(np.argmin(zc), zc.shape)
@@ -405,7 +418,8 @@ class Painter:
         self.curve = LossCurve(self.fig, fig, landscape, style, self.theme, self.plan.colors) if style.loss_curve and wide else None
         self.static = static.bake()
         self.hud = MonoLine(self.look.dpi, fg, 9) if style.hud else None
-        self._run_lines = [MonoLine(self.look.dpi, c, 9) for c in self.plan.colors] if len(self.plan.colors) > 1 else []
+        race = len(self.plan.colors) > 1 and style.hud  # the HUD switch covers the runs' loss lines too
+        self._run_lines = [MonoLine(self.look.dpi, c, 9) for c in self.plan.colors] if race else []
         self._run_texts = [""] * len(self._run_lines)
 
     def _focus(self, amount: float) -> None:
@@ -417,7 +431,11 @@ class Painter:
         if amount <= 0:
             return
         self.ax.apply_aspect()  # the 3-D box keeps its aspect: the active position is a centred part
-        end = self.runs[0][1][-1]
+        pts = self.runs[0][1]
+        on_map = np.nonzero(self.field.covers(pts) & np.isfinite(pts).all(1))[0]
+        if not len(on_map):  # the run never was on the map: nothing to centre on
+            return
+        end = pts[on_map[-1]]  # where it was last on the map (a run that diverged flies off it)
         px, py, _ = proj3d.proj_transform(end[:1], end[1:2], end[2:3], self.ax.get_proj())
         fx, fy = self.fig.transFigure.inverted().transform(self.ax.transData.transform((px[0], py[0])))
         self.ax.set_position((x + amount * (0.5 - fx), y + amount * (0.5 - fy), w, h))
@@ -475,9 +493,7 @@ class Painter:
             gone = trace.diverged_at >= 0 and s >= trace.steps or (len(last) and last[0] < len(p) - 1)
             head.set_marker("X" if gone else "o")
             if self._run_lines:
-                loss = trace.loss[s]
-                value = f"{loss:.4g}" if np.isfinite(loss) else "diverged"
-                self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.landscape.loss_name} {value}"
+                self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.landscape.loss_name} {loss_text(trace, s)}"
         if self.curve:
             self.curve.update(plan.steps[i])
         self.canvas.draw()

@@ -77,8 +77,11 @@ def path_steps(step_counts: list[int], frames: int, grow_share: float = GROW_SHA
     return np.minimum(global_step[:, None], np.asarray(step_counts)[None, :])
 
 
-def _format_loss(value: float) -> str:
-    if not np.isfinite(value):
+def loss_text(trace, step: int) -> str:
+    """A run's loss at a step as the viewer reads it: "diverged" once a run that diverged has reached
+    its last finite point (whose loss is already astronomically large), or for a value that is not finite."""
+    value = float(trace.loss[step])
+    if not np.isfinite(value) or (trace.diverged_at >= 0 and step >= trace.steps):
         return "diverged"
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
 
@@ -94,7 +97,7 @@ def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
         epoch = min(s / max(per_epoch, 1), total_epochs)
         head = f"epoch {epoch:5.2f}/{total_epochs}   step {s}/{lead.steps}"
         if len(landscape.traces) == 1:
-            lines.append(f"{head}   {landscape.loss_name} {_format_loss(lead.loss[s])}")
+            lines.append(f"{head}   {landscape.loss_name} {loss_text(lead, s)}")
         else:
             lines.append(head)
     return lines

@@ -17,6 +17,7 @@ from .errors import SceneError
 
 DEVICES = ("cpu", "cuda", "auto")  # where the grid is evaluated: "auto" takes a GPU when torch sees one
 
+MAX_NAME = 120
 # What one grid point holds through a render: its loss, its coordinates, its decimated and coloured copies.
 GRID_BYTES_PER_POINT = 64
 
@@ -50,6 +51,25 @@ def _color(value: Any, field_name: str) -> str | None:
     return value
 
 
+def _text(value: Any, field_name: str) -> None:
+    """Text the painter will draw: a string, and valid mathtext where it has $...$ (checked now, not after
+    training; matplotlib's own message spans several lines)."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise SceneError(field_name, "a string", value)
+    from matplotlib import cbook
+
+    if cbook.is_math_text(value):
+        from matplotlib.mathtext import MathTextParser
+
+        try:
+            MathTextParser("path").parse(value)
+        except ValueError as exc:
+            raise SceneError(field_name, "text matplotlib can draw (valid mathtext between $ signs; \\$ for a dollar)",
+                             " ".join(str(exc).split())) from None
+
+
 @dataclass(frozen=True, eq=False)
 class Data:
     """Arrays a scene trains on and evaluates on; float32, generated or shipped, never downloaded."""
@@ -65,8 +85,18 @@ class Data:
     def __post_init__(self) -> None:
         for part in ("x_train", "y_train", "x_test", "y_test"):
             value = getattr(self, part)
+            if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+                value = value.detach().cpu().numpy()
             if not isinstance(value, np.ndarray) or value.size == 0:
                 raise SceneError(f"data.{part}", "a non-empty numpy array", type(value).__name__)
+            if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+                raise SceneError(f"data.{part}", "numbers", str(value.dtype))
+            if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+                bad = int((~np.isfinite(value)).sum())
+                raise SceneError(f"data.{part}", "finite numbers (no NaN or inf)", f"{bad} non-finite values")
+            if value.dtype != np.float32 and (np.issubdtype(value.dtype, np.floating) or part.startswith("x")):
+                value = value.astype(np.float32)  # numpy's default float64 is what torch's float32 models refuse
+            object.__setattr__(self, part, value)
         if len(self.x_train) != len(self.y_train):
             raise SceneError("data.y_train", f"{len(self.x_train)} rows like x_train", len(self.y_train))
         if len(self.x_test) != len(self.y_test):
@@ -101,6 +131,7 @@ class Run:
             raise SceneError("run.options", "a dict of optimizer keyword arguments", self.options)
         object.__setattr__(self, "options", dict(sorted(self.options.items())))
         _color(self.color, "run.color")
+        _text(self.label, "run.label")
 
     @property
     def name(self) -> str:
@@ -400,6 +431,8 @@ class Style:
         for name in ("floor", "hud", "loss_curve", "loss_curve_log", "colorbar"):
             if not isinstance(getattr(self, name), bool):
                 raise SceneError(f"style.{name}", "True or False", getattr(self, name))
+        _text(self.title, "style.title")
+        _text(self.subtitle, "style.subtitle")
         import matplotlib
 
         if self.cmap not in matplotlib.colormaps:
@@ -441,6 +474,8 @@ class Scene:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.name):
             raise SceneError("name", "a file-name-safe name (letters, digits, _ . -)", self.name)
+        if len(self.name) > MAX_NAME:  # room for ".name-master.<pid>.part.mp4" within a file name's 255 bytes
+            raise SceneError("name", f"a name of at most {MAX_NAME} characters", f"{len(self.name)} characters")
         if not isinstance(self.data, Data):
             raise SceneError("data", "a lossfilm Data (see lossfilm.datasets)", type(self.data).__name__)
         if not callable(self.model):

@@ -44,6 +44,10 @@ def load_scenes(path: str | Path) -> list[Scene]:
         raise exc.at(f"{shown}:{line}" if line else shown) from None
     except BadInput as exc:
         raise BadInput(f"{shown}: {exc}") from None
+    except SystemExit as exc:  # a scene file is read, not run: it may not end the command
+        line = _line_in(path, exc)
+        raise BadInput(f"{shown}:{line or '?'}: the scene file called sys.exit({exc.code!r}); expected it to "
+                       "define scenes and return") from None
     except Exception as exc:
         line = _line_in(path, exc)
         raise BadInput(f"{shown}:{line or '?'}: the scene file raised {type(exc).__name__}: {exc}") from None

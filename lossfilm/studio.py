@@ -116,6 +116,7 @@ def render(scene: Scene, quality: str = Options.quality, formats: Sequence[str] 
                       jobs=jobs, max_mb=max_mb, poster_at=poster_at, device=device, use_cache=use_cache,
                       cache_dir=cache_dir, progress=progress).check()
     settings = options.resolve(scene)
+    preflight(scene, options)
     remote = getattr(executor, "remote", False)
     # Our own workers start now, while the landscape is loaded or computed; lent ones stay open.
     own = executor is None and Film.wants_segments(settings, jobs, remote)
@@ -132,18 +133,19 @@ def render_many(scenes: Sequence[Scene], executor, options: Options | None = Non
     bad input (BadInput, SceneError) stops everything at once. ``options`` (or ``render``'s keyword
     options) apply to every scene."""
     options = (options or Options(**kwargs)).check()
-    settings = []
-    for scene in scenes:
-        try:
-            settings.append(options.resolve(scene))
-        except BadInput as exc:
-            exc.scene = scene  # for the caller's message: which scene of which file
-            raise
     names = [scene.name for scene in scenes]
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice is not None:
         raise BadInput(f"scene name {twice!r}: expected each scene of one command to have its own name "
                        f"(both would write {Path(options.out) / twice}.*)")
+    settings = []
+    for scene in scenes:  # every scene checked before any is made
+        try:
+            settings.append(options.resolve(scene))
+            preflight(scene, options)
+        except BadInput as exc:
+            exc.scene = scene  # for the caller's message: which scene of which file
+            raise
     in_flight: list[tuple[Scene, _Render]] = []
 
     def finish_oldest():
@@ -170,6 +172,17 @@ def render_many(scenes: Sequence[Scene], executor, options: Options | None = Non
     finally:
         for _, job in in_flight:
             job.cancel()
+
+
+def preflight(scene: Scene, options: Options) -> None:
+    """Bad input in the user's own parts (model, data, loss, optimizer options), found on a few rows
+    before anything is trained or written. Numbers in the cache passed it when they were computed (the
+    key covers the code), so a cache hit builds no model."""
+    if options.use_cache and landscape_cache.path_for(scene, options.cache_dir).exists():
+        return
+    from .compute import preflight as check_parts
+
+    check_parts(scene)
 
 
 def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
