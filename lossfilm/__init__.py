@@ -4,15 +4,17 @@ scene -> compute -> plan -> paint -> encode; see DESIGN.md. Scene files import t
 """
 import importlib
 
-from .scene import Camera, CustomPlane, Data, Grid, Move, PCAPlane, RandomPlane, Run, Scene, Style, WeightsPlane
+from .scene import Camera, CustomPlane, Data, Grid, Move, PCAPlane, Plane, RandomPlane, Run, Scene, Style, WeightsPlane
+from .trajectory import Trajectory, record
 
-__all__ = ["Camera", "CustomPlane", "Data", "Grid", "Move", "PCAPlane", "RandomPlane", "Run", "Scene", "Style", "WeightsPlane",
+__all__ = ["Camera", "CustomPlane", "Data", "Grid", "Move", "PCAPlane", "Plane", "RandomPlane", "Run", "Scene", "Style",
+           "Trajectory", "WeightsPlane", "record",
            "datasets", "models", "render", "render_files", "show"]
 
 
 def __getattr__(name):
     # datasets and models import torch; painting processes import this package without needing it.
-    if name in ("datasets", "models"):
+    if name in ("datasets", "models", "lightning"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

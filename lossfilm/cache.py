@@ -107,6 +107,14 @@ class _Hasher:
             self._active.discard(id(v))
 
     def _value(self, v) -> None:
+        from .scene import LoaderData
+
+        if isinstance(v, LoaderData):  # a loader by what it yields: content it can see
+            self.put("loader", v.eval_batches)
+            for x, y in v.batches():
+                self.value(x)
+                self.value(y)
+            return
         if v is None or isinstance(v, (bool, int, float, complex, str, bytes)):
             self.put(type(v).__name__, repr(v))
         elif isinstance(v, np.ndarray) or type(v).__name__ == "Tensor" or hasattr(v, "__array__") and not callable(v):
@@ -214,8 +222,10 @@ def save(landscape: Landscape, path: Path) -> None:
     head = {"axis_labels": list(landscape.axis_labels), "loss_name": landscape.loss_name,
             "epochs": landscape.epochs, "traces": []}
     for i, t in enumerate(landscape.traces):
-        head["traces"].append({"diverged_at": t.diverged_at})
+        head["traces"].append({"diverged_at": t.diverged_at, "step_numbers": t.step_numbers is not None})
         arrays.update({f"t{i}_alpha": t.alpha, f"t{i}_beta": t.beta, f"t{i}_loss": t.loss, f"t{i}_epochs": t.epoch_ends})
+        if t.step_numbers is not None:
+            arrays[f"t{i}_steps"] = t.step_numbers
     arrays["head"] = np.array(json.dumps(head))
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_parts(path.parent)
@@ -233,7 +243,7 @@ def load(path: Path) -> Landscape:
         head = json.loads(str(z["head"]))
         traces = [
             Trace(alpha=z[f"t{i}_alpha"], beta=z[f"t{i}_beta"], loss=z[f"t{i}_loss"], epoch_ends=z[f"t{i}_epochs"],
-                  diverged_at=int(t["diverged_at"]))
+                  diverged_at=int(t["diverged_at"]), step_numbers=z[f"t{i}_steps"] if t.get("step_numbers") else None)
             for i, t in enumerate(head["traces"])
         ]
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
@@ -249,8 +259,8 @@ def check_fits(landscape: Landscape, scene) -> None:
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
     if scene.grid.fit == "fixed" and landscape.loss.shape != scene.grid.shape():
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
-    if len(landscape.traces) != len(scene.runs):
-        raise ValueError(f"{len(landscape.traces)} paths for {len(scene.runs)} runs")
+    if len(landscape.traces) != len(scene.runs) + len(scene.paths):
+        raise ValueError(f"{len(landscape.traces)} paths for {len(scene.runs) + len(scene.paths)} runs and paths")
     for t in landscape.traces:
         n = t.alpha.shape
         if t.alpha.ndim != 1 or t.beta.shape != n or t.loss.shape != n or n[0] < 1:
@@ -259,6 +269,8 @@ def check_fits(landscape: Landscape, scene) -> None:
             raise ValueError("epoch marks outside the path")
         if t.diverged_at >= n[0]:
             raise ValueError("a divergence mark outside the path")
+        if t.step_numbers is not None and t.step_numbers.shape != n:
+            raise ValueError("step numbers of another length than the path")
 
 
 def path_for(scene, folder: Path | str) -> Path:

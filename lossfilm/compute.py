@@ -20,7 +20,7 @@ from .errors import SceneError
 from .directions import filter_normalized, pca_directions  # noqa: F401 (re-exported)
 from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
 from .landscape import Landscape, Trace
-from .scene import GRID_BYTES_PER_POINT, Grid, Plane, Run, Scene
+from .scene import GRID_BYTES_PER_POINT, Grid, LoaderData, Plane, Run, Scene
 
 def build_model(scene: Scene) -> nn.Module:
     """A fresh model for the scene: seeded construction, then the scene's initial values. The seed is
@@ -52,13 +52,12 @@ PREFLIGHT_ROWS = 8
 
 def preflight(scene: Scene) -> None:
     """The user's parts, checked once on a few rows before any training: the model builds (with the
-    scene's init), takes the data and gives an output that fits the targets for the loss, the class
-    labels are in range, and every run's optimizer accepts its options. A SceneError names the part."""
+    scene's init), takes the data and gives an output that fits the targets for the loss (a callable
+    loss returns a finite scalar), the class labels are in range, every run's optimizer and scheduler
+    can be built, and every path from outside fits the model. A SceneError names the part."""
     model = build_model(scene).eval()
     loss = losses.get(scene.loss)
-    data = scene.data
-    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
-        xb, yb = torch.as_tensor(x[:PREFLIGHT_ROWS]), torch.as_tensor(y[:PREFLIGHT_ROWS])
+    for split, xb, yb, y_all in _samples(scene):
         try:
             with torch.no_grad(), torch.random.fork_rng(devices=[]):
                 out = model(xb)
@@ -67,11 +66,35 @@ def preflight(scene: Scene) -> None:
                                       f"raised {type(exc).__name__}: {exc}") from None
         if not isinstance(out, torch.Tensor):
             raise SceneError("model", "a module whose forward returns a tensor", type(out).__name__)
-        problem = loss.expects(out, yb, y) if loss.expects else None
-        if problem:
-            raise SceneError(f"model (with loss={scene.loss!r} and data.y_{split})", problem)
+        if loss.expects:
+            problem = loss.expects(out, yb, y_all)
+            if problem:
+                raise SceneError(f"model (with loss={scene.loss!r} and data.y_{split})", problem)
+            continue
+        try:
+            with torch.no_grad():
+                value = loss.fn(out, yb)
+        except Exception as exc:
+            raise SceneError("loss", f"a callable (output, target) -> scalar; on the model's output of shape "
+                                     f"{tuple(out.shape)} it raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise SceneError("loss", "a callable that returns a scalar tensor", getattr(value, "shape", type(value).__name__))
     for run in scene.runs:
-        optimizers.make(run, [torch.zeros(1, requires_grad=True)])
+        opt = optimizers.make(run, [torch.zeros(1, requires_grad=True)])
+        optimizers.scheduler(run, opt)
+    for path in scene.paths:
+        path.aligned(model)
+
+
+def _samples(scene: Scene):
+    """(split, a few input rows, their targets, every target of the split) for the preflight."""
+    if isinstance(scene.data, LoaderData):
+        xb, yb = next(iter(scene.data.batches()))
+        yield "loader", xb[:PREFLIGHT_ROWS], yb[:PREFLIGHT_ROWS], yb.numpy()
+        return
+    data = scene.data
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        yield split, torch.as_tensor(x[:PREFLIGHT_ROWS]), torch.as_tensor(y[:PREFLIGHT_ROWS]), y
 
 
 class Recorded(NamedTuple):
@@ -79,6 +102,7 @@ class Recorded(NamedTuple):
     epoch_ends: np.ndarray
     diverged_at: int
     model: nn.Module  # as trained: its buffers (BatchNorm statistics) belong to the final point
+    step_numbers: np.ndarray | None = None  # a path from outside: the training step of each row
 
 
 def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None) -> Recorded:
@@ -92,37 +116,59 @@ def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None)
         return _train(scene, run, progress)
 
 
+def _batches(scene: Scene, run: Run, gen: torch.Generator):
+    """One epoch's (x, y) batches: tensor slices of the scene's arrays (a DataLoader costs more than the
+    step for small models), or the scene's own DataLoader as it iterates."""
+    if isinstance(scene.data, LoaderData):
+        yield from ((xb, yb) for xb, yb in scene.data.loader)
+        return
+    x, y = torch.as_tensor(scene.data.x_train), torch.as_tensor(scene.data.y_train)
+    n = len(x)
+    order = torch.randperm(n, generator=gen) if run.shuffle else None
+    for start in range(0, n, run.batch_size):
+        if order is None:
+            yield x[start:start + run.batch_size], y[start:start + run.batch_size]
+        else:
+            idx = order[start:start + run.batch_size]
+            yield x[idx], y[idx]
+
+
+def steps_per_epoch(scene: Scene, run: Run) -> int:
+    if isinstance(scene.data, LoaderData):
+        return len(scene.data.loader)
+    return math.ceil(len(scene.data.x_train) / run.batch_size)
+
+
 def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Recorded:
     model = build_model(scene)
     model.train()
     space = ParamSpace(model)
     loss = losses.get(scene.loss)
     opt = optimizers.make(run, model.parameters())
-    x = torch.as_tensor(scene.data.x_train)
-    y = torch.as_tensor(scene.data.y_train)
-    n = len(x)
+    schedule = optimizers.scheduler(run, opt)
     gen = torch.Generator().manual_seed(scene.seed)
-    steps = run.epochs * math.ceil(n / run.batch_size)
+    steps = run.epochs * steps_per_epoch(scene, run)
     thetas = _records(steps + 1, space.size, scene.memory_mb)
     thetas[0] = space.flatten(model).numpy()
     kept = 1
     epoch_ends: list[int] = []
     diverged_at = -1
     for _ in range(run.epochs):
-        order = torch.randperm(n, generator=gen) if run.shuffle else None
-        for start in range(0, n, run.batch_size):
-            if order is None:
-                xb, yb = x[start:start + run.batch_size], y[start:start + run.batch_size]
-            else:
-                idx = order[start:start + run.batch_size]
-                xb, yb = x[idx], y[idx]
-            opt.zero_grad(set_to_none=True)
-            value = loss.fn(model(xb), yb)
-            value.backward()
-            opt.step()
+        for xb, yb in _batches(scene, run, gen):
+            def closure():  # every optimizer takes one; LBFGS calls it several times a step
+                opt.zero_grad(set_to_none=True)
+                value = loss.fn(model(xb), yb)
+                value.backward()
+                if run.clip_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), run.clip_grad_norm)
+                return value
+
+            value = opt.step(closure)
+            if schedule is not None and run.scheduler_every == "step":
+                schedule.step()
             theta = space.flatten(model)
-            if not (torch.isfinite(value) and torch.isfinite(theta).all()):
-                diverged_at = kept - 1
+            if not (torch.isfinite(torch.as_tensor(value)) and torch.isfinite(theta).all()) or kept > steps:
+                diverged_at = kept - 1 if kept <= steps else -1
                 break
             thetas[kept] = theta.numpy()
             kept += 1
@@ -131,6 +177,8 @@ def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Re
         if diverged_at >= 0:
             break
         epoch_ends.append(kept - 1)
+        if schedule is not None and run.scheduler_every == "epoch":
+            schedule.step()
     return Recorded(thetas[:kept], np.asarray(epoch_ends, dtype=np.int64), diverged_at, model)
 
 
@@ -227,44 +275,76 @@ def resolve_device(device: str) -> str:
 
 def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] | None = None,
             device: str | None = None, executor=None) -> Landscape:
-    """Train every run, build the plane around the first run's end point, evaluate surface and paths.
+    """Train every run, take every path from outside, build the plane around the first one's end point,
+    evaluate surface and paths.
 
     ``progress(stage, total)`` may return a callback that is told how much work was done. The grid's
     rows go to ``executor.map_rows`` (lossfilm.executor) when one is given: here, or as a cluster's tasks.
     """
     loss = losses.get(scene.loss)
-    runs = []
+    records = []
     for i, run in enumerate(scene.runs):
-        steps = run.epochs * math.ceil(len(scene.data.x_train) / run.batch_size)
-        tick = progress(f"train {run.name}", steps) if progress else None
+        tick = progress(f"train {run.name}", run.epochs * steps_per_epoch(scene, run)) if progress else None
         record = train(scene, run, tick)
         if record.diverged_at >= 0:
             warnings.warn(f"{scene.name}: run {run.name!r} diverged (loss or weights not finite) after step "
                           f"{record.diverged_at}; its path stops there", RuntimeWarning, stacklevel=2)
-        runs.append(record if i == 0 else record._replace(model=None))  # only the first one's module is used
+        records.append(record if i == 0 else record._replace(model=None))  # only the first one's module is used
+    records += [from_outside(scene, path) for path in scene.paths]
 
-    # The first run's trained module is the template: its buffers (BatchNorm's running statistics) are
-    # those of the plane's centre, as in Li et al.; its parameters are replaced point by point.
-    model = runs[0].model.eval()
+    # The first path's module is the template: its buffers (BatchNorm's running statistics) are those of
+    # the plane's centre, as in Li et al.; its parameters are replaced point by point.
+    model = records[0].model.eval()
     space = ParamSpace(model)
-    theta0, d1, d2, labels = plane_basis(scene.plane, space, runs[0].thetas, scene.memory_mb)
-    x, y = (scene.data.x_test, scene.data.y_test) if scene.evaluate_on == "test" else \
-        (scene.data.x_train, scene.data.y_train)
-    evaluator = Evaluator(model, loss, x, y, scene.memory_mb, resolve_device(device or scene.device))
+    theta0, d1, d2, labels = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb)
+    source = evaluation_data(scene)
+    evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device))
 
     traces = []
-    for record in runs:
+    for record in records:
         alpha, beta = project(record.thetas, theta0, d1, d2, scene.memory_mb)
-        traces.append(Trace(alpha, beta, evaluator(record.thetas), record.epoch_ends, record.diverged_at))
-
+        traces.append(Trace(alpha, beta, evaluator(record.thetas), record.epoch_ends, record.diverged_at,
+                            record.step_numbers))
     alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
     tick = progress("surface", alphas.size * betas.size) if progress else None
-    job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, np.asarray(x), np.asarray(y),
+    job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, *source,
                    scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas)
     with job.evaluated_by(evaluator):  # rows evaluated here reuse this evaluator
         parts = executor.map_rows(plane_rows, job, len(betas), tick) if executor else [plane_rows(job, (0, len(betas)), tick)]
     return Landscape(
         alphas=alphas, betas=betas, loss=np.concatenate(parts, axis=0), traces=traces,
-        axis_labels=tuple(labels), loss_name=scene.loss,
-        epochs=max(r.epochs for r in scene.runs),
+        axis_labels=tuple(labels), loss_name=loss.name,
+        epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
     )
+
+
+def evaluation_data(scene: Scene) -> tuple:
+    """(x, y) arrays of the scene's evaluate_on split, or (the LoaderData, None) to stream."""
+    data = scene.data
+    if isinstance(data, LoaderData):
+        return data, None
+    return (data.x_test, data.y_test) if scene.evaluate_on == "test" else (data.x_train, data.y_train)
+
+
+def from_outside(scene: Scene, path) -> Recorded:
+    """A path from outside as a record: its rows in the model's parameter order (stopping before the
+    first row that is not finite), and the model with the path's final buffers."""
+    model = build_model(scene)
+    thetas, buffers = path.aligned(model)
+    finite = np.isfinite(thetas).all(axis=1)
+    diverged_at = -1
+    if not finite.all():
+        first_bad = int(np.argmin(finite))
+        if first_bad == 0:
+            raise SceneError(f"paths ({path.label!r})", "a path whose first point is finite", "NaN or inf")
+        diverged_at, thetas = first_bad - 1, thetas[:first_bad]
+        warnings.warn(f"{scene.name}: path {path.label!r} is not finite after step {diverged_at}; it stops there",
+                      RuntimeWarning, stacklevel=3)
+    with torch.no_grad():
+        own = dict(model.named_buffers())
+        for name, value in buffers.items():
+            own[name].copy_(torch.as_tensor(value))
+        ParamSpace(model).load(model, thetas[-1])
+    ends = path.epoch_ends[path.epoch_ends < len(thetas)]
+    numbers = None if path.step_numbers is None else np.asarray(path.step_numbers[:len(thetas)], np.int64)
+    return Recorded(thetas, ends, diverged_at, model, numbers)

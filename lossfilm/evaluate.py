@@ -25,6 +25,7 @@ from torch.func import functional_call, vmap
 
 from . import native as native_kernel
 from . import losses
+from .errors import SceneError
 from .losses import Loss
 
 # Temporaries per activation element (forward value, the op's output, loss intermediates), in bytes.
@@ -46,6 +47,13 @@ class ParamSpace:
 
     def flatten(self, model: nn.Module) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
+
+    def load(self, model: nn.Module, theta) -> None:
+        """Write the flat vector ``theta`` into ``model``'s parameters."""
+        flat = torch.as_tensor(np.asarray(theta), dtype=torch.float32)
+        with torch.no_grad():
+            for p, a, b in zip(model.parameters(), self.offsets[:-1], self.offsets[1:]):
+                p.copy_(flat[a:b].view_as(p))
 
     def unflatten(self, thetas: torch.Tensor) -> dict[str, torch.Tensor]:
         """(K, P) -> {name: (K, *shape)}; views, no copies."""
@@ -161,13 +169,29 @@ class Evaluator:
     PER_POINT_ELEMENTS = 1 << 16  # activations per point over all rows above which points go one by one
     NATIVE_CHUNK = 256  # points per kernel call: small enough to share among threads, large enough to amortise
 
-    def __init__(self, model: nn.Module, loss: Loss, x: np.ndarray, y: np.ndarray,
-                 memory_mb: float = 256.0, device: str = "cpu", native: bool = True):
+    def __init__(self, model: nn.Module, loss: Loss, x, y, memory_mb: float = 256.0, device: str = "cpu",
+                 native: bool = True):
+        """``x, y``: the evaluation rows as arrays, or (a scene.LoaderData, None) to stream a DataLoader's
+        batches (held once when it evaluates a bounded number of them)."""
         self.model = copy.deepcopy(model).to(device).eval()
         self.space = ParamSpace(self.model)
         self.buffers = {k: v.detach() for k, v in self.model.named_buffers()}
         self.loss = loss
         self.device = device
+        self.loader, self._held = (x, None) if y is None else (None, None)
+        if self.loader is not None:
+            if loss.batch is not None:
+                raise SceneError("loss", f"a loss not defined by its own batches ({loss.name}) with a DataLoader")
+            first = next(iter(self.loader.batches()), None)
+            if first is None:
+                raise SceneError("data", "a DataLoader that yields batches", "none")
+            x, y = first
+            if self.loader.eval_batches:
+                self._held = [(a.to(device), b.to(device)) for a, b in self.loader.batches()]
+                held = sum(a.numel() * a.element_size() + b.numel() * b.element_size() for a, b in self._held)
+                if held > memory_mb * 2**20 / 2:
+                    raise SceneError("eval_batches", f"batches that fit half of memory_mb={memory_mb:g}",
+                                     f"{held / 2**20:.0f} MB")
         self.x = torch.as_tensor(x).to(device)
         self.y = torch.as_tensor(y).to(device)
         n = len(self.x)
@@ -195,15 +219,16 @@ class Evaluator:
         # Plain MLPs on the CPU: the fused C kernel (native.py), one pass per parameter vector with every
         # layer, activation and the loss in registers; threads split the points (ctypes drops the GIL).
         self.native = native_kernel.for_model(self.model, loss.name, self.x, self.y) \
-            if native and device == "cpu" and loss.batch is None else None
+            if native and device == "cpu" and loss.batch is None and loss.rows is not None and self.loader is None \
+            else None
         if self.native is not None:
             self.threads = max(1, torch.get_num_threads())
             self.chunk = int(max(1, min(self.NATIVE_CHUNK, memory_mb * 2**20 / (8 * self.space.size * self.threads))))
         if loss.rows is not None:
             row_dims = self.y.dim() - 1
             self._loss_rows = self._loss_batches = partial(loss.rows, row_dims=row_dims)
-        else:
-            self._loss_rows = vmap(loss.fn, in_dims=(0, None))  # (K, R, ...) vs (R, ...) -> (K,)
+        else:  # any callable: vmap over the points, or a loop where the callable does not vmap
+            self._loss_rows = _points_of(loss.fn)  # (K, R, ...) vs (R, ...) -> (K,)
             self._loss_batches = vmap(vmap(loss.fn, in_dims=(0, 0)), in_dims=(0, None))  # -> (K, nb)
 
     def _predict(self, params, xb):
@@ -236,15 +261,26 @@ class Evaluator:
         with ThreadPoolExecutor(self.threads, thread_name_prefix="lossfilm-eval") as pool:
             yield from pool.map(fn, items)
 
+    def _row_batches(self):
+        """(x, y) pieces of at most ``rows`` rows: slices of the arrays, or the loader's batches."""
+        if self.loader is None:
+            for start in range(0, len(self.x), self.rows):
+                yield self.x[start:start + self.rows], self.y[start:start + self.rows]
+            return
+        for xb, yb in self._held if self._held is not None else self.loader.batches():
+            xb, yb = xb.to(self.device), yb.to(self.device)
+            for start in range(0, len(xb), self.rows):
+                yield xb[start:start + self.rows], yb[start:start + self.rows]
+
     def _chunk(self, thetas: torch.Tensor) -> np.ndarray:
         if self.native is not None:
             return self.native(thetas)
         params = self.space.unflatten(thetas)
-        n = len(self.x)
+        n = 0
         total = torch.zeros(len(thetas), dtype=torch.float64, device=self.device)
         batches = 0
-        for start in range(0, n, self.rows):
-            xb, yb = self.x[start:start + self.rows], self.y[start:start + self.rows]
+        for xb, yb in self._row_batches():
+            n += len(xb)
             pred = self._forward(params, xb)
             b = self.loss.batch
             if b is None:
@@ -287,6 +323,23 @@ class Evaluator:
         return out.reshape(len(betas), len(alphas))
 
 
+def _points_of(fn):
+    """A loss over K stacked predictions against shared targets -> (K,): vmap, or (for a callable that
+    vmap cannot batch: .item(), data-dependent branches) a loop over the points."""
+    batched = vmap(fn, in_dims=(0, None))
+    state = {"vmap": True}
+
+    def call(pred, target):
+        if state["vmap"]:
+            try:
+                return batched(pred, target).reshape(-1)
+            except Exception:
+                state["vmap"] = False
+        return torch.stack([torch.as_tensor(fn(p, target)).reshape(()) for p in pred])
+
+    return call
+
+
 @dataclass
 class PlaneJob:
     """A plane's grid to evaluate on a cluster: all a worker needs, sent to it once (``map_shared``);
@@ -294,9 +347,9 @@ class PlaneJob:
 
     key: str
     model: nn.Module
-    loss: str
-    x: np.ndarray
-    y: np.ndarray
+    loss: object  # a name or the scene's callable
+    x: object  # arrays, or a LoaderData (y None)
+    y: object
     memory_mb: float
     theta0: np.ndarray
     d1: np.ndarray

@@ -197,7 +197,7 @@ class NPZ(Numbers):
         paths = []
         for i, (t, label, color) in enumerate(zip(land.traces, plan.labels, plan.colors)):
             names = {f"path{i}_alpha": t.alpha, f"path{i}_beta": t.beta, f"path{i}_loss": t.loss,
-                     f"path{i}_step": np.arange(len(t.alpha)), f"path{i}_epoch_ends": t.epoch_ends}
+                     f"path{i}_step": t.step_numbers if t.step_numbers is not None else np.arange(len(t.alpha)), f"path{i}_epoch_ends": t.epoch_ends}
             arrays.update(names)
             paths.append({"label": label, "color": color, "diverged_at": t.diverged_at, "arrays": list(names)})
         head = {"axis_labels": list(land.axis_labels), "loss_name": land.loss_name, "arrays": described,

@@ -22,6 +22,11 @@ class Trace:
     loss: np.ndarray
     epoch_ends: np.ndarray  # trace index at which each epoch ends
     diverged_at: int = -1  # trace index of the last finite point when the run diverged, else -1
+    step_numbers: np.ndarray | None = None  # the training step of each index, when not the index itself
+
+    def step_at(self, index: int) -> int:
+        """The training step the viewer is told for trace index ``index``."""
+        return int(self.step_numbers[index]) if self.step_numbers is not None else int(index)
 
     @property
     def steps(self) -> int:

@@ -107,8 +107,25 @@ LOSSES: dict[str, Loss] = {
 }
 
 
-def get(name: str) -> Loss:
+def get(loss) -> Loss:
+    """The table's loss of that name, or a scene's own callable (output, target) -> scalar: it takes the
+    generic batched road (vmap over the points), none of the named losses' fast paths."""
+    if not isinstance(loss, str) and callable(loss):
+        return Loss(name=display_name(loss), fn=loss)
     try:
-        return LOSSES[name]
+        return LOSSES[loss]
     except KeyError:
-        raise SceneError("loss", "one of " + ", ".join(LOSSES), name) from None
+        raise SceneError("loss", "one of " + ", ".join(LOSSES), loss) from None
+
+
+# torch's loss modules, as a viewer reads them
+_MODULE_NAMES = {"CrossEntropyLoss": "cross-entropy", "MSELoss": "MSE", "L1Loss": "L1", "NLLLoss": "NLL",
+                 "BCEWithLogitsLoss": "binary cross-entropy", "BCELoss": "binary cross-entropy", "HuberLoss": "Huber",
+                 "SmoothL1Loss": "smooth L1"}
+
+
+def display_name(loss) -> str:
+    if isinstance(loss, str):
+        return loss
+    name = getattr(loss, "__name__", None) or type(loss).__name__
+    return _MODULE_NAMES.get(name, name)

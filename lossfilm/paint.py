@@ -241,7 +241,7 @@ class LossCurve:
         lo, hi = float(values.min()), float(values.max())
         if hi <= lo:
             hi = lo + 1.0
-        steps = max(t.steps for t in landscape.traces) or 1
+        steps = max(t.step_at(t.steps) for t in landscape.traces) or 1
         axes = []
         for f in (fig, static_fig):
             ax = f.add_axes(self.RECT, facecolor=(0, 0, 0, 0))
@@ -278,8 +278,9 @@ class LossCurve:
         for (trace, line, dot), s in zip(self.lines, steps):
             s = int(s)
             idx = np.unique(np.round(np.linspace(0, s, min(s + 1, self.MAX_POINTS))).astype(int))
-            line.set_data(idx, trace.loss[idx])
-            dot.set_data([s], [trace.loss[s]])
+            x = trace.step_numbers[idx] if trace.step_numbers is not None else idx  # the run's own step count
+            line.set_data(x, trace.loss[idx])
+            dot.set_data([trace.step_at(s)], [trace.loss[s]])
 
 
 class StaticLayer:

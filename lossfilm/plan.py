@@ -87,15 +87,20 @@ def loss_text(trace, step: int) -> str:
 
 
 def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
-    """Epoch and step on the clock of the longest run, and the loss when there is one run."""
+    """Epoch and step on the clock of the longest run, and the loss when there is one run. A path from
+    outside tells its own step numbers (checkpoints every N steps) and shows no epoch when it has none."""
     lead = max(landscape.traces, key=lambda t: t.steps)
     per_epoch = lead.epoch_ends[0] if len(lead.epoch_ends) else max(lead.steps, 1)
-    total_epochs = max(landscape.epochs, 1)
+    total_epochs = landscape.epochs
     lines = []
     for row in steps:
         s = int(row.max())
-        epoch = min(s / max(per_epoch, 1), total_epochs)
-        head = f"epoch {epoch:5.2f}/{total_epochs}   step {s}/{lead.steps}"
+        step = f"step {lead.step_at(s)}/{lead.step_at(lead.steps)}"
+        if total_epochs:
+            epoch = min(s / max(per_epoch, 1), total_epochs)
+            head = f"epoch {epoch:5.2f}/{total_epochs}   {step}"
+        else:
+            head = step
         if len(landscape.traces) == 1:
             lines.append(f"{head}   {landscape.loss_name} {loss_text(lead, s)}")
         else:
@@ -103,10 +108,12 @@ def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
     return lines
 
 
-def run_looks(runs, style: Style) -> tuple[list[str], list[str]]:
-    """Each run's label and colour: its own, else the style's colours in turn."""
-    colors = style.path_colors
-    return [r.name for r in runs], [r.color or colors[i % len(colors)] for i, r in enumerate(runs)]
+def run_looks(scene) -> tuple[list[str], list[str]]:
+    """Each path's label and colour (the scene's runs, then its paths from outside): its own colour,
+    else the style's colours in turn."""
+    colors = scene.style.path_colors
+    paths = [(r.name, r.color) for r in scene.runs] + [(p.label, p.color) for p in scene.paths]
+    return [label for label, _ in paths], [c or colors[i % len(colors)] for i, (_, c) in enumerate(paths)]
 
 
 def plan(landscape: Landscape, camera: Camera, frames: int, labels: list[str] | None = None,

@@ -103,27 +103,80 @@ class Data:
             raise SceneError("data.y_test", f"{len(self.x_test)} rows like x_test", len(self.y_test))
 
 
+@dataclass(frozen=True, eq=False)
+class LoaderData:
+    """A torch DataLoader as a scene's data: the loss is evaluated by streaming its batches (the first
+    ``eval_batches`` of them, held once, when the scene sets that), and runs lossfilm trains take one
+    pass over it per epoch. Its batches' contents are the cache key."""
+
+    loader: Any
+    eval_batches: int | None = None
+
+    def batches(self):
+        """(x, y) float32 tensors, the loader's batches in order (the first eval_batches of them)."""
+        import itertools
+
+        for k, batch in enumerate(itertools.islice(self.loader, self.eval_batches)):
+            if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+                raise SceneError("data", "a DataLoader whose batches are (inputs, targets)", type(batch).__name__)
+            x, y = batch[0], batch[1]
+            yield (x.float() if x.is_floating_point() else x), (y.float() if y.is_floating_point() else y)
+
+    def __len__(self) -> int:
+        n = len(self.loader)
+        return min(n, self.eval_batches) if self.eval_batches else n
+
+
+def as_data(value: Any, eval_batches: int | None = None):
+    """A scene's ``data=``: lossfilm Data, (x, y) arrays or tensors (used to train and to evaluate), a
+    torch Dataset (its items stacked into arrays) or a DataLoader (streamed: LoaderData)."""
+    if isinstance(value, (Data, LoaderData)):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        x, y = value
+        return Data(x, y, x, y)
+    kind = {c.__name__ for c in type(value).__mro__}
+    if "DataLoader" in kind:
+        return LoaderData(value, eval_batches)
+    if "Dataset" in kind:
+        import torch
+
+        if len(value) == 0:
+            raise SceneError("data", "a non-empty Dataset", 0)
+        x, y = next(iter(torch.utils.data.DataLoader(value, batch_size=len(value))))
+        return Data(x, y, x, y)
+    raise SceneError("data", "a lossfilm Data, an (x, y) pair, a torch Dataset or a DataLoader", type(value).__name__)
+
+
 @dataclass(frozen=True)
 class Run:
     """One optimizer's training run; several runs on one surface make a race."""
 
     NOT_NUMBERS = ("label", "color")
 
-    optimizer: str = "sgd"
+    optimizer: Any = "sgd"  # a name (optimizers.OPTIMIZERS), a torch.optim.Optimizer class, or a factory
     lr: float = 1e-2
     epochs: int = 25
     batch_size: int = 128
     shuffle: bool = False
-    options: Mapping[str, float] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
     label: str | None = None
     color: str | None = None
+    scheduler: Callable[[Any], Any] | None = None  # optimizer -> a torch LR scheduler
+    scheduler_every: str = "epoch"  # when scheduler.step() is called: each "epoch" or each "step"
+    clip_grad_norm: float | None = None  # gradients clipped to this total norm before each step
 
     def __post_init__(self) -> None:
         from .optimizers import OPTIMIZERS
 
-        if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
-            raise SceneError("run.optimizer", "one of " + ", ".join(OPTIMIZERS), self.optimizer)
-        object.__setattr__(self, "optimizer", self.optimizer.lower())
+        if isinstance(self.optimizer, str):
+            if self.optimizer.lower() not in OPTIMIZERS:
+                raise SceneError("run.optimizer", "one of " + ", ".join(OPTIMIZERS) + ", a torch.optim.Optimizer "
+                                 "class or a factory taking the parameters", self.optimizer)
+            object.__setattr__(self, "optimizer", self.optimizer.lower())
+        elif not callable(self.optimizer):
+            raise SceneError("run.optimizer", "a name, a torch.optim.Optimizer class or a factory taking the "
+                                              "parameters", self.optimizer)
         object.__setattr__(self, "lr", _number(self.lr, "run.lr", positive=True))
         object.__setattr__(self, "epochs", _integer(self.epochs, "run.epochs", minimum=0))
         object.__setattr__(self, "batch_size", _integer(self.batch_size, "run.batch_size", minimum=1))
@@ -132,10 +185,21 @@ class Run:
         object.__setattr__(self, "options", dict(sorted(self.options.items())))
         _color(self.color, "run.color")
         _text(self.label, "run.label")
+        if self.scheduler is not None and not callable(self.scheduler):
+            raise SceneError("run.scheduler", "a function taking the optimizer and returning an LR scheduler",
+                             self.scheduler)
+        if self.scheduler_every not in ("epoch", "step"):
+            raise SceneError("run.scheduler_every", "'epoch' or 'step'", self.scheduler_every)
+        if self.clip_grad_norm is not None:
+            object.__setattr__(self, "clip_grad_norm", _number(self.clip_grad_norm, "run.clip_grad_norm", positive=True))
 
     @property
     def name(self) -> str:
-        return self.label or self.optimizer.upper()
+        if self.label:
+            return self.label
+        if isinstance(self.optimizer, str):
+            return self.optimizer.upper()
+        return getattr(self.optimizer, "__name__", type(self.optimizer).__name__)
 
 
 class Plane:
@@ -455,12 +519,12 @@ class Scene:
     NOT_NUMBERS = ("name", "camera", "style", "duration", "fps", "device")
 
     name: str
-    data: Data
+    data: Any  # Data, (x, y), a torch Dataset or DataLoader: see as_data
     model: Callable[[], Any]
-    runs: tuple[Run, ...] = (Run(),)
+    runs: tuple[Run, ...] | None = None  # default: one Run() when there are no paths from outside
     plane: Plane | None = None
     grid: Grid = Grid()
-    loss: str = "mse"
+    loss: Any = "mse"  # a name from losses.LOSSES, or any callable / nn.Module (output, target) -> scalar
     init: Mapping[str, float] | None = None
     seed: int = 0
     camera: Camera = Camera()
@@ -470,19 +534,30 @@ class Scene:
     memory_mb: float = 256.0
     evaluate_on: str = "test"
     device: str = "cpu"
+    paths: tuple = ()  # Trajectory objects: training done elsewhere (record, checkpoints, Lightning)
+    eval_batches: int | None = None  # with a DataLoader: evaluate the loss on its first this many batches
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.name):
             raise SceneError("name", "a file-name-safe name (letters, digits, _ . -)", self.name)
         if len(self.name) > MAX_NAME:  # room for ".name-master.<pid>.part.mp4" within a file name's 255 bytes
             raise SceneError("name", f"a name of at most {MAX_NAME} characters", f"{len(self.name)} characters")
-        if not isinstance(self.data, Data):
-            raise SceneError("data", "a lossfilm Data (see lossfilm.datasets)", type(self.data).__name__)
+        if self.eval_batches is not None:
+            _integer(self.eval_batches, "eval_batches", minimum=1)
+        object.__setattr__(self, "data", as_data(self.data, self.eval_batches))
+        if self.eval_batches is not None and not isinstance(self.data, LoaderData):
+            raise SceneError("eval_batches", "a DataLoader as data (it bounds the batches evaluated)", self.eval_batches)
         if not callable(self.model):
             raise SceneError("model", "a function that returns a torch.nn.Module", self.model)
-        runs = (self.runs,) if isinstance(self.runs, Run) else tuple(self.runs)
-        if not runs or not all(isinstance(r, Run) for r in runs):
-            raise SceneError("runs", "one or more lossfilm Run objects", self.runs)
+        paths = (self.paths,) if hasattr(self.paths, "to_trajectory") else tuple(self.paths)
+        if not all(hasattr(p, "to_trajectory") for p in paths):
+            raise SceneError("paths", "Trajectory objects (record(), Trajectory.load, Trajectory.from_checkpoints)",
+                             self.paths)
+        object.__setattr__(self, "paths", tuple(p.to_trajectory() for p in paths))
+        runs = self.runs if self.runs is not None else (() if paths else (Run(),))
+        runs = (runs,) if isinstance(runs, Run) else tuple(runs)
+        if not all(isinstance(r, Run) for r in runs) or not (runs or paths):
+            raise SceneError("runs", "one or more lossfilm Run objects (or paths=[...] from outside)", self.runs)
         object.__setattr__(self, "runs", runs)
         if not isinstance(self.plane, Plane):
             raise SceneError("plane", f"a plane: one of {plane_kinds()}", self.plane)
@@ -494,8 +569,9 @@ class Scene:
             raise SceneError("grid", "a lossfilm Grid", self.grid)
         from .losses import LOSSES
 
-        if self.loss not in LOSSES:
-            raise SceneError("loss", "one of " + ", ".join(LOSSES), self.loss)
+        if isinstance(self.loss, str) and self.loss not in LOSSES or not (isinstance(self.loss, str) or callable(self.loss)):
+            raise SceneError("loss", "one of " + ", ".join(LOSSES) + ", or a callable (output, target) -> scalar",
+                             self.loss)
         if self.init is not None:
             if not isinstance(self.init, Mapping):
                 raise SceneError("init", "a dict of parameter name -> value", self.init)

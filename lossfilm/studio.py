@@ -5,6 +5,7 @@ This is the library entry point (``lossfilm.render``); the command line only par
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 import warnings
@@ -174,6 +175,15 @@ def render_many(scenes: Sequence[Scene], executor, options: Options | None = Non
             job.cancel()
 
 
+def _style_for(scene: Scene):
+    """The scene's style, its subtitle telling when the loss is on part of the data (eval_batches)."""
+    if not scene.eval_batches:
+        return scene.style
+    note = f"loss on the first {scene.eval_batches} batches of the data"
+    subtitle = f"{scene.style.subtitle} · {note}" if scene.style.subtitle else note
+    return dataclasses.replace(scene.style, subtitle=subtitle)
+
+
 def preflight(scene: Scene, options: Options) -> None:
     """Bad input in the user's own parts (model, data, loss, optimizer options), found on a few rows
     before anything is trained or written. Numbers in the cache passed it when they were computed (the
@@ -199,9 +209,9 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
         landscape, job.cache = landscape_for(scene, options.use_cache, options.cache_dir, bar, options.device,
                                              executor)
         job.seconds["compute"] = time.perf_counter() - job.t0
-        labels, colors = run_looks(scene.runs, scene.style)
+        labels, colors = run_looks(scene)
         frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors)
-        job.film = Film(Picture(landscape, frame_plan, scene.style, settings))
+        job.film = Film(Picture(landscape, frame_plan, _style_for(scene), settings))
         job.frames, job.size, job.fps = settings.frames, settings.size, settings.fps
         if segmented:
             job.segments = job.film.submit_segments(jobs, executor, bar)

@@ -110,7 +110,7 @@ def _articles_training(scene):
 
 def test_training_as_published_reproduces_the_articles_epoch_end_weights(article):
     scene = dataclasses.replace(article, loss="as_published")
-    thetas, epoch_ends, diverged, _ = train(scene, scene.runs[0])
+    thetas, epoch_ends, diverged, *_ = train(scene, scene.runs[0])
     assert diverged == -1
     assert thetas.shape == (25 * 55 + 1, 2)  # every step recorded, plus the start
     np.testing.assert_array_equal(epoch_ends, 55 * np.arange(1, 26))
