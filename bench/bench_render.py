@@ -32,8 +32,9 @@ def _scene():
     return load_scenes(ROOT / "scenes" / "article.py")[0]
 
 
-def child_floor(frames: int, size: int) -> dict:
-    """CPU seconds to paint one frame, and to encode one frame (ffmpeg's CPU), measured apart."""
+def child_floor(frames: int, size: int, quality: str = "square") -> dict:
+    """CPU seconds to paint one frame, and to encode one frame (ffmpeg's CPU), measured apart: at
+    ``size`` x ``size`` with medium's encoder, or (``quality`` a preset's name) at that preset."""
     import numpy as np
 
     from lossfilm.encode import MP4Writer
@@ -44,7 +45,10 @@ def child_floor(frames: int, size: int) -> dict:
 
     scene = _scene()
     land = landscape_for(scene, cache_dir=CACHE)[0]
-    painter = Painter(land, plan(land, scene.camera, frames), scene.style, Look(size, size, 60))
+    preset = QUALITIES.get(quality, QUALITIES["medium"])
+    w_h = (preset.width, preset.height) if quality in QUALITIES else (size, size)
+    look = Look(*w_h, preset.surface_quads if quality in QUALITIES else 60)
+    painter = Painter(land, plan(land, scene.camera, frames), scene.style, look)
     kept, paint_cpu = [], []
     for i in range(frames):
         c = time.process_time()
@@ -52,7 +56,7 @@ def child_floor(frames: int, size: int) -> dict:
         paint_cpu.append(time.process_time() - c)
     with tempfile.TemporaryDirectory() as d:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        w = MP4Writer(Path(d) / "f.mp4", (size, size), 30, QUALITIES["medium"].x264_preset).setup()
+        w = MP4Writer(Path(d) / "f.mp4", w_h, preset.fps if quality in QUALITIES else 30, preset.x264_preset).setup()
         c = time.process_time()
         for f in kept:
             w.grab_frame(f)
@@ -63,7 +67,7 @@ def child_floor(frames: int, size: int) -> dict:
     return {"paint": float(np.median(paint_cpu)), "encode": (ffmpeg_cpu + pipe_cpu) / frames}
 
 
-def child_render(frames: int, size: int, jobs: int) -> dict:
+def child_render(frames: int, size: int, jobs: int, quality: str = "square") -> dict:
     """As render.py does it: the workers start first and boot while the scene (and torch) loads."""
     from lossfilm.executor import local
 
@@ -73,8 +77,13 @@ def child_render(frames: int, size: int, jobs: int) -> dict:
     scene = _scene()
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        result = render(scene, quality="medium", formats=["mp4"], out=d, fps=30, duration=frames / 30,
-                        cache_dir=CACHE, size=(size, size), jobs=jobs, executor=pool)
+        if quality == "square":
+            result = render(scene, quality="medium", formats=["mp4"], out=d, fps=30, duration=frames / 30,
+                            cache_dir=CACHE, size=(size, size), jobs=jobs, executor=pool)
+        else:  # the preset as it is: its size, fps, facets and encoder
+            fps = {"medium": 30, "high": 60}[quality]
+            result = render(scene, quality=quality, formats=["mp4"], out=d, fps=fps, duration=frames / fps,
+                            cache_dir=CACHE, jobs=jobs, executor=pool)
         seconds = time.perf_counter() - t
     if pool:
         pool.close()
@@ -104,6 +113,8 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=120)
     p.add_argument("--size", type=int, default=800)
     p.add_argument("--child", nargs="+")
+    p.add_argument("--presets", nargs="*", default=["medium", "high"],
+                   help="presets whose -j 2 render is held against their own CPU floor")
     a = p.parse_args()
     if a.child:
         kind, *rest = a.child
@@ -138,6 +149,17 @@ def main() -> None:
     print(f"peak RSS (Python + ffmpeg): 60 frames {short['peak_mb']:.0f} MB, 600 frames {long['peak_mb']:.0f} MB "
           f"(ratio {long['peak_mb'] / short['peak_mb']:.2f}, target <= 1.2); Python alone "
           f"{short['python_mb']:.0f} / {long['python_mb']:.0f} MB")
+
+    for quality in a.presets:  # each preset against its own floor
+        walls, floors_q = [], []
+        for _ in range(a.repeat):
+            walls.append(spawn("render", a.frames, 0, cores, quality)["seconds"])
+            floors_q.append(spawn("floor", a.frames, 0, quality))
+        paint_q, encode_q = med(f["paint"] for f in floors_q), med(f["encode"] for f in floors_q)
+        floor_q = (paint_q + encode_q) * a.frames / cores
+        print(f"-q {quality}: paint {1000 * paint_q:.1f} ms + encode {1000 * encode_q:.1f} ms CPU per frame -> floor "
+              f"{floor_q:.2f} s for {a.frames} frames; -j {cores} took {med(walls):.2f} s = {med(walls) / floor_q:.2f}x "
+              f"the floor (target <= 1.3x)")
 
     with tempfile.TemporaryDirectory() as d:
         cold, warm = spawn("compute", d), spawn("compute", d)

@@ -13,7 +13,7 @@ __all__ = ["Camera", "CustomPlane", "Data", "Grid", "Move", "PCAPlane", "Plane",
 
 
 def __getattr__(name):
-    # datasets and models import torch; painting processes import this package without needing it.
+    # Imported when a scene asks: painting processes import this package without needing them.
     if name in ("datasets", "models", "lightning"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

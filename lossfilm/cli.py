@@ -48,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_positive_int, help="frames per second (overrides preset and scene)")
     p.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="clip length (overrides the scene)")
     p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
-                   help="worker processes painting frame ranges in parallel (default: one per core)")
+                   help="worker processes painting frame ranges in parallel (default: one per core not busy "
+                        "with other work)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="render on a Dask cluster, e.g. tcp://HOST:8786 (needs requirements-dask.txt)")
     p.add_argument("--device", choices=list(DEVICES),

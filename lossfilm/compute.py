@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import losses, optimizers
+from . import losses, optimizers, threads
+from .threads import torch_threads
 from .errors import SceneError
 from .directions import filter_normalized, pca_directions  # noqa: F401 (re-exported)
 from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
@@ -280,18 +281,27 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
 
     ``progress(stage, total)`` may return a callback that is told how much work was done. The grid's
     rows go to ``executor.map_rows`` (lossfilm.executor) when one is given: here, or as a cluster's tasks.
+    torch (and the C kernel) use the thread budget's cores (lossfilm.threads), asked afresh for each
+    stage (other work may start or stop meanwhile) and restored afterwards.
     """
     loss = losses.get(scene.loss)
     records = []
     for i, run in enumerate(scene.runs):
         tick = progress(f"train {run.name}", run.epochs * steps_per_epoch(scene, run)) if progress else None
-        record = train(scene, run, tick)
+        with torch_threads(threads.budget()):
+            record = train(scene, run, tick)
         if record.diverged_at >= 0:
             warnings.warn(f"{scene.name}: run {run.name!r} diverged (loss or weights not finite) after step "
                           f"{record.diverged_at}; its path stops there", RuntimeWarning, stacklevel=2)
         records.append(record if i == 0 else record._replace(model=None))  # only the first one's module is used
     records += [from_outside(scene, path) for path in scene.paths]
 
+    with torch_threads(threads.budget()):
+        return _evaluate(scene, records, loss, progress, device, executor)
+
+
+def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> Landscape:
+    """The plane through the first path, the paths' losses and the grid."""
     # The first path's module is the template: its buffers (BatchNorm's running statistics) are those of
     # the plane's centre, as in Li et al.; its parameters are replaced point by point.
     model = records[0].model.eval()

@@ -97,7 +97,19 @@ class LocalProcesses(_Executor):
         if method == "forkserver":
             # The server imports the painter once; every worker forks from it with it loaded.
             context.set_forkserver_preload(["lossfilm.segments"])
-        self._pool = context.Pool(workers, initializer=_worker_init)
+        # Starting the fork server and its workers blocks for ~0.7 s (it imports matplotlib): done on a
+        # thread, so that the caller loads its scenes and numbers meanwhile; the first task waits for it.
+        self._made: list = []
+        self._maker = threading.Thread(target=lambda: self._made.append(context.Pool(workers, initializer=_worker_init)),
+                                       name="lossfilm-pool-start", daemon=True)
+        self._maker.start()
+
+    @property
+    def _pool(self):
+        self._maker.join()
+        if not self._made:
+            raise RuntimeError("the worker pool could not be started")
+        return self._made[0]
 
     def start(self, fn: Callable, tasks: Sequence) -> Pending:
         # imap hands the tasks to the workers now, from the pool's own thread; we read results later.
@@ -110,11 +122,15 @@ class LocalProcesses(_Executor):
         # terminate() SIGTERMs the workers and joins them. A worker still starting when the render
         # failed (a bad scene file is found within milliseconds) was once seen to outlive its SIGTERM and
         # hang the join forever, so the join gets a deadline, after which the workers are killed.
-        stopper = threading.Thread(target=self._pool.terminate, daemon=True)
+        self._maker.join(self.ABORT_GRACE_S)
+        if not self._made:
+            return
+        pool = self._made[0]
+        stopper = threading.Thread(target=pool.terminate, daemon=True)
         stopper.start()
         stopper.join(self.ABORT_GRACE_S)
         if stopper.is_alive():
-            for process in list(getattr(self._pool, "_pool", [])):
+            for process in list(getattr(pool, "_pool", [])):
                 if process.is_alive():
                     process.kill()
             stopper.join(self.ABORT_GRACE_S)
@@ -271,9 +287,13 @@ def tune_process() -> None:
 
 
 def default_jobs() -> int:
-    """Workers for ``-j`` when not given: one per core. Each worker paints on one core while its ffmpeg
-    encodes on another, and the two interleave; on 2 cores -j 2 took 0.84x the time of -j 1 (bench)."""
-    return os.cpu_count() or 1
+    """Workers for ``-j`` when not given: one per core of the thread budget (lossfilm.threads: the
+    cores this process may use, less those other work is using now). Each worker paints on one core
+    while its ffmpeg encodes on another; on an idle 2-core machine -j 2 took 0.84x the time of -j 1, on a
+    busy one -j 1 took 0.88x the time of -j 2."""
+    from .threads import budget
+
+    return budget()
 
 
 def local(jobs: int) -> Inline | LocalProcesses:

@@ -1,21 +1,30 @@
-"""Model factories for scenes. A scene takes a zero-argument function so every run starts from a fresh module."""
+"""Model factories for scenes. A scene takes a zero-argument function so every run starts from a fresh module.
+
+torch is imported when a model is built, not when this module is: a scene file that names these
+factories and whose numbers are cached renders without importing torch at all.
+"""
 from __future__ import annotations
 
-import torch
-from torch import nn
+import functools
 
 
-def article_net() -> nn.Module:
+def article_net():
     """The article's 1-1-1 tanh network without biases: w1 = ``0.weight``, w2 = ``2.weight``."""
+    from torch import nn
+
     return nn.Sequential(nn.Linear(1, 1, bias=False), nn.Tanh(), nn.Linear(1, 1, bias=False))
 
 
-def mlp(inputs: int = 2, hidden: tuple[int, ...] = (50,), outputs: int = 3, activation=nn.ReLU):
-    """A factory for a multilayer perceptron: Linear layers with ``activation`` between them."""
-    def build() -> nn.Module:
+def mlp(inputs: int = 2, hidden: tuple[int, ...] = (50,), outputs: int = 3, activation=None):
+    """A factory for a multilayer perceptron: Linear layers with ``activation`` (a module class,
+    default nn.ReLU) between them."""
+    def build():
+        from torch import nn
+
+        act = activation or nn.ReLU
         layers, width = [], inputs
         for h in hidden:
-            layers += [nn.Linear(width, h), activation()]
+            layers += [nn.Linear(width, h), act()]
             width = h
         layers.append(nn.Linear(width, outputs))
         return nn.Sequential(*layers)
@@ -24,27 +33,41 @@ def mlp(inputs: int = 2, hidden: tuple[int, ...] = (50,), outputs: int = 3, acti
     return build
 
 
-class TinyCNN(nn.Module):
-    """Two small convolutions with BatchNorm, global average pooling and a linear head."""
+@functools.lru_cache(maxsize=None)
+def _tiny_cnn_class():
+    import torch
+    from torch import nn
 
-    def __init__(self, channels: int = 8, classes: int = 3):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(channels)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(channels)
-        self.head = nn.Linear(channels, classes)
+    class TinyCNN(nn.Module):
+        """Two small convolutions with BatchNorm, global average pooling and a linear head."""
 
-    def forward(self, x):
-        x = torch.relu(self.bn1(self.conv1(x)))
-        x = torch.nn.functional.max_pool2d(x, 2)
-        x = torch.relu(self.bn2(self.conv2(x)))
-        return self.head(x.mean(dim=(2, 3)))
+        def __init__(self, channels: int = 8, classes: int = 3):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(channels)
+            self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+            self.bn2 = nn.BatchNorm2d(channels)
+            self.head = nn.Linear(channels, classes)
+
+        def forward(self, x):
+            x = torch.relu(self.bn1(self.conv1(x)))
+            x = torch.nn.functional.max_pool2d(x, 2)
+            x = torch.relu(self.bn2(self.conv2(x)))
+            return self.head(x.mean(dim=(2, 3)))
+
+    TinyCNN.__module__, TinyCNN.__qualname__ = __name__, "TinyCNN"  # importable by name: pickles by reference
+    return TinyCNN
+
+
+def __getattr__(name):
+    if name == "TinyCNN":
+        return _tiny_cnn_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tiny_cnn(channels: int = 8, classes: int = 3):
-    def build() -> nn.Module:
-        return TinyCNN(channels, classes)
+    def build():
+        return _tiny_cnn_class()(channels, classes)
 
     build.__name__ = f"tiny_cnn_{channels}_{classes}"
     return build
