@@ -16,10 +16,7 @@ import ast
 import dataclasses
 import functools
 import hashlib
-import inspect
 import json
-import os
-import sys
 import types
 import warnings
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .encode import clean_stale_parts
+from .files import write_npz
 from .landscape import Landscape, Trace
 
 # Bump when the file layout changes. Changes to the computation itself are seen through code_digest().
@@ -229,13 +227,7 @@ def save(landscape: Landscape, path: Path) -> None:
     arrays["head"] = np.array(json.dumps(head))
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_parts(path.parent)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_npz(path, arrays)
 
 
 def load(path: Path) -> Landscape:

@@ -52,11 +52,6 @@ def _ffmpeg(args: list[str], what: str) -> None:
         raise RenderError(f"{what}: ffmpeg failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
 
 
-def publish(path: Path, make) -> Path:
-    """Write ``path`` through ``make(tmp)`` on a temporary name beside it, renamed only when it succeeded."""
-    return _publish(part_path(path), path, make)
-
-
 def _publish(tmp: Path, path: Path, make) -> Path:
     """Write through ``make(tmp)`` and rename to ``path`` only when it succeeded."""
     try:

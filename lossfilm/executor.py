@@ -8,7 +8,6 @@ from __future__ import annotations
 import ctypes
 import importlib
 import multiprocessing
-import os
 import signal
 import sys
 import threading

@@ -188,7 +188,7 @@ class NPZ(Numbers):
 
         import numpy as np
 
-        from .encode import publish
+        from .files import write_npz
 
         land, plan = picture.landscape, picture.plan
         arrays = {"alphas": land.alphas, "betas": land.betas, "loss": land.loss}
@@ -203,9 +203,4 @@ class NPZ(Numbers):
         head = {"axis_labels": list(land.axis_labels), "loss_name": land.loss_name, "arrays": described,
                 "paths": paths}
         arrays["header"] = np.array(json.dumps(head))
-
-        def write(tmp):
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-
-        publish(path, write)
+        write_npz(path, arrays)

@@ -9,10 +9,11 @@ from every angle.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import matplotlib
+import matplotlib.colors
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LightSource, Normalize
 from matplotlib.figure import Figure
@@ -52,6 +53,34 @@ def robust_range(z: np.ndarray) -> tuple[float, float]:
     if hi <= lo:
         hi = lo + 1.0
     return lo, hi
+
+
+MIN_CONTRAST = 1.8  # against the background, for either end of the colour map (WCAG's contrast ratio)
+
+
+def _luminance(rgb) -> float:
+    c = np.asarray(matplotlib.colors.to_rgb(rgb), dtype=float)
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(a, b) -> float:
+    """WCAG's contrast ratio of two colours: 1 (the same) to 21 (black on white)."""
+    la, lb = sorted((_luminance(a), _luminance(b)))
+    return (lb + 0.05) / (la + 0.05)
+
+
+def contrasting(cmap, background: str):
+    """``cmap`` with either end trimmed until it stands out from ``background``: magma's black minimum
+    on the dark theme made the basin (the very thing to see) vanish into the frame."""
+    lo, hi = 0.0, 1.0
+    while lo < 0.4 and contrast(cmap(lo), background) < MIN_CONTRAST:
+        lo += 0.02
+    while hi > 0.6 and contrast(cmap(hi), background) < MIN_CONTRAST:
+        hi -= 0.02
+    if lo == 0.0 and hi == 1.0:
+        return cmap
+    return matplotlib.colors.ListedColormap(cmap(np.linspace(lo, hi, 256)), name=f"{cmap.name}_trimmed")
 
 
 def log_heights(z: np.ndarray) -> np.ndarray:
@@ -163,6 +192,7 @@ class LeanAxes:
         ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], [floor] * 5, color=dim, lw=0.6, zorder=0.5)
         self.zline, = ax.plot([x0, x0], [y0, y0], list(self.zrange), color=dim, lw=0.8, zorder=7)
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
+        self.obstacles: list = []  # pixel boxes (the legend) the z axis name keeps clear of
 
     def update(self, azimuth: float, elevation: float) -> None:
         """Choose the edges for this view and place every label (drawn later by ``paste``)."""
@@ -206,6 +236,9 @@ class LeanAxes:
             screen[k] = _clear_of(sprites[k], screen[k], base, taken)
             taken.append(sprites[k].box(*screen[k]))
         self.boxes = taken  # where the floor's labels went: ticks, then the two axis names
+        if self.obstacles:  # the z axis's name (the last label) moves left, clear of the legend
+            screen[-1] = _clear_of(sprites[-1], screen[-1], screen[-1] + (1.0, 0.0), self.obstacles, tries=200)
+        self.z_name_box = sprites[-1].box(*screen[-1])
         for (x, y), sprite in zip(screen, sprites):
             sprite.paste(frame, x, y)
 
@@ -234,7 +267,7 @@ class LossCurve:
     MAX_POINTS = 400
 
     def __init__(self, fig: Figure, static_fig: Figure, landscape: Landscape, style: Style, theme: dict,
-                 colors: list[str]):
+                 colors: list[str], loss_label: str):
         losses = [t.loss[np.isfinite(t.loss)] for t in landscape.traces]
         values = np.concatenate([v for v in losses if v.size]) if any(v.size for v in losses) else np.ones(1)
         log = style.loss_curve_log and (values > 0).all()
@@ -267,7 +300,7 @@ class LossCurve:
             still.yaxis.set_minor_locator(NullLocator())
         else:
             still.yaxis.set_major_locator(MaxNLocator(3))
-        still.set_title(f"{landscape.loss_name} / step", color=theme["dim"], fontsize=7, loc="left", pad=3)
+        still.set_title(f"{loss_label} / step", color=theme["dim"], fontsize=7, loc="left", pad=3)
         self.lines = []
         for t, color in zip(landscape.traces, colors):
             line, = live.plot([], [], color=color, lw=1.2)
@@ -291,8 +324,16 @@ class StaticLayer:
         self.canvas = FigureCanvasAgg(self.fig)
         self.patches: list[tuple[int, int, Sprite]] = []
 
-    def bake(self) -> "StaticLayer":
+    def bake(self, measure=()) -> "StaticLayer":
+        """Rasterise the layer; ``self.boxes`` are the pixel boxes (left, top, right, bottom) of the
+        ``measure`` artists, for other text to keep clear of."""
         self.canvas.draw()
+        renderer = self.canvas.get_renderer()
+        height = self.canvas.get_width_height()[1]
+        self.boxes = []
+        for artist in measure:
+            b = artist.get_window_extent(renderer)
+            self.boxes.append((b.x0, height - b.y1, b.x1, height - b.y0))
         rgba = np.asarray(self.canvas.buffer_rgba())
         ink = rgba[..., 3] > 0
         rows = np.nonzero(ink.any(1))[0]
@@ -345,7 +386,7 @@ class Painter:
         self.field = HeightField(xd, yd, zd, zlim)
         X, Y = np.meshgrid(xd, yd)
 
-        cmap = matplotlib.colormaps[style.cmap]
+        cmap = contrasting(matplotlib.colormaps[style.cmap], theme["bg"])
         norm = Normalize(zlo, zhi)
         if style.floor:
             ax.contourf(X, Y, zd, zdir="z", offset=floor, levels=14, cmap=cmap, norm=norm, alpha=0.85, zorder=0)
@@ -370,7 +411,11 @@ class Painter:
             zs = self.field.height(x, y) + LIFT * (zhi - zlo)
             shadow, = ax.plot([], [], [], color=color, alpha=0.75, lw=1.2, zorder=1)
             ghost, = ax.plot([], [], [], color=color, alpha=0.45, lw=1.3, ls=(0, (2, 2)), zorder=3)
-            line, = ax.plot([], [], [], color=color, lw=2.4, zorder=4, solid_capstyle="round")
+            # A dark edge keeps the path readable on any part of the colour map (a pink path on magma's
+            # magenta middle, once its black end is trimmed for contrast with the background).
+            line, = ax.plot([], [], [], color=color, lw=2.4, zorder=4, solid_capstyle="round",
+                            path_effects=[patheffects.Stroke(linewidth=3.8, foreground=theme["bg"], alpha=0.7),
+                                          patheffects.Normal()])
             ax.plot([x[0]], [y[0]], [zs[0]], marker="o", ms=4.5, color=color, mec=theme["marker_edge"],
                     mew=0.6, zorder=5, ls="")
             head, = ax.plot([], [], [], marker="o", ms=8, color=color, mec=theme["marker_edge"], mew=1.4,
@@ -385,7 +430,8 @@ class Painter:
     def _style_axes(self, landscape: Landscape) -> None:
         self.ax.set_axis_off()
         self.sprites = TextSprites(self.look.dpi)
-        zname = f"log10 {landscape.loss_name}" if self.zlog else landscape.loss_name
+        zname = self.style.z_label or self.plan.loss_label
+        zname = f"log10 {zname}" if self.zlog else zname
         self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, zname),
                              self.theme, self.look.ticks, self.sprites)
 
@@ -414,10 +460,11 @@ class Painter:
             bar.locator = MaxNLocator(4)
             bar.update_ticks()
             cax.tick_params(colors=dim, labelsize=6, length=2, pad=1)
-            cax.set_title(f"log10 {landscape.loss_name}" if self.zlog else landscape.loss_name, color=dim,
+            cax.set_title(f"log10 {self.plan.loss_label}" if self.zlog else self.plan.loss_label, color=dim,
                           fontsize=7, loc="left", pad=3)
-        self.curve = LossCurve(self.fig, fig, landscape, style, self.theme, self.plan.colors) if style.loss_curve and wide else None
-        self.static = static.bake()
+        self.curve = LossCurve(self.fig, fig, landscape, style, self.theme, self.plan.colors, self.plan.loss_label) if style.loss_curve and wide else None
+        self.static = static.bake(measure=[legend])
+        self.axes.obstacles = self.static.boxes  # the z axis's name keeps clear of the legend
         self.hud = MonoLine(self.look.dpi, fg, 9) if style.hud else None
         race = len(self.plan.colors) > 1 and style.hud  # the HUD switch covers the runs' loss lines too
         self._run_lines = [MonoLine(self.look.dpi, c, 9) for c in self.plan.colors] if race else []
@@ -494,7 +541,7 @@ class Painter:
             gone = trace.diverged_at >= 0 and s >= trace.steps or (len(last) and last[0] < len(p) - 1)
             head.set_marker("X" if gone else "o")
             if self._run_lines:
-                self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.landscape.loss_name} {loss_text(trace, s)}"
+                self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.plan.loss_label} {loss_text(trace, s)}"
         if self.curve:
             self.curve.update(plan.steps[i])
         self.canvas.draw()

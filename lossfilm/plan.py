@@ -27,6 +27,7 @@ class FramePlan:
     text: list[str]
     labels: list[str]  # per run: its legend entry (not part of the numbers: a new label is a cache hit)
     colors: list[str]  # per run: its colour
+    loss_label: str = "loss"  # how the loss is named on screen: "test MSE", "training cross-entropy"
 
     def __len__(self) -> int:
         return len(self.azimuth)
@@ -86,7 +87,7 @@ def loss_text(trace, step: int) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
-def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
+def overlay_text(landscape: Landscape, steps: np.ndarray, loss_label: str | None = None) -> list[str]:
     """Epoch and step on the clock of the longest run, and the loss when there is one run. A path from
     outside tells its own step numbers (checkpoints every N steps) and shows no epoch when it has none."""
     lead = max(landscape.traces, key=lambda t: t.steps)
@@ -102,7 +103,7 @@ def overlay_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
         else:
             head = step
         if len(landscape.traces) == 1:
-            lines.append(f"{head}   {landscape.loss_name} {loss_text(lead, s)}")
+            lines.append(f"{head}   {loss_label or landscape.loss_name} {loss_text(lead, s)}")
         else:
             lines.append(head)
     return lines
@@ -116,13 +117,33 @@ def run_looks(scene) -> tuple[list[str], list[str]]:
     return [label for label, _ in paths], [c or colors[i % len(colors)] for i, (_, c) in enumerate(paths)]
 
 
+HUMAN_LOSSES = {"mse": "MSE", "as_published": "MSE as published", "cross_entropy": "cross-entropy"}
+
+
+def loss_label(scene) -> str:
+    """The loss as a viewer reads it: the style's ``loss_label``, else e.g. "test MSE" or "training
+    cross-entropy" (the split it is evaluated on, then the loss's human name)."""
+    if scene.style.loss_label:
+        return scene.style.loss_label
+    from .losses import display_name
+
+    name = HUMAN_LOSSES.get(scene.loss, None) if isinstance(scene.loss, str) else None
+    name = name or display_name(scene.loss)
+    if type(scene.data).__name__ == "LoaderData":
+        return name
+    return f"{'test' if scene.evaluate_on == 'test' else 'training'} {name}"
+
+
 def plan(landscape: Landscape, camera: Camera, frames: int, labels: list[str] | None = None,
-         colors: list[str] | None = None) -> FramePlan:
-    """The frame plan; ``labels`` and ``colors`` per run default to the default Style's."""
+         colors: list[str] | None = None, loss_name: str | None = None) -> FramePlan:
+    """The frame plan; ``labels`` and ``colors`` per run default to the default Style's, ``loss_name``
+    (what the screen calls the loss) to the landscape's own name for it."""
     azimuth, elevation, zoom, focus = camera_path(camera, frames)
     steps = path_steps([t.steps for t in landscape.traces], frames)
     n = len(landscape.traces)
     default = Style().path_colors
     labels = list(labels) if labels is not None else [f"run {k + 1}" for k in range(n)]
     colors = list(colors) if colors is not None else [default[k % len(default)] for k in range(n)]
-    return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps), labels, colors)
+    name = loss_name or landscape.loss_name
+    return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps, name), labels, colors,
+                     name)

@@ -486,6 +486,8 @@ class Style:
     loss_curve_log: bool = False
     colorbar: bool = False
     zscale: str = "linear"  # "log" for surfaces whose values span decades
+    z_label: str | None = None  # the z axis's name (default: the loss's, e.g. "test MSE")
+    loss_label: str | None = None  # the loss's name in the HUD, inset and colour bar (default e.g. "test MSE")
 
     def __post_init__(self) -> None:
         if self.theme not in ("dark", "light"):
@@ -497,6 +499,8 @@ class Style:
                 raise SceneError(f"style.{name}", "True or False", getattr(self, name))
         _text(self.title, "style.title")
         _text(self.subtitle, "style.subtitle")
+        _text(self.z_label, "style.z_label")
+        _text(self.loss_label, "style.loss_label")
         import matplotlib
 
         if self.cmap not in matplotlib.colormaps:

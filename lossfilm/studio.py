@@ -15,11 +15,11 @@ from typing import Callable, Iterator, Sequence
 
 from . import cache as landscape_cache
 from .encode import clean_stale_parts
-from .errors import BadInput, RenderError, SceneError
+from .errors import BadInput, RenderError
 from .executor import local
 from .film import Film, Segments
 from .landscape import Landscape
-from .plan import plan, run_looks
+from .plan import loss_label, plan, run_looks
 from .scene import Scene
 from .segments import Picture
 from .settings import Options, check_size  # noqa: F401 (check_size: part of the API)
@@ -210,7 +210,7 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
                                              executor)
         job.seconds["compute"] = time.perf_counter() - job.t0
         labels, colors = run_looks(scene)
-        frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors)
+        frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
         job.film = Film(Picture(landscape, frame_plan, _style_for(scene), settings))
         job.frames, job.size, job.fps = settings.frames, settings.size, settings.fps
         if segmented:

@@ -23,6 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from .errors import SceneError
+from .files import write_npz
 
 
 class Rows:
@@ -188,14 +189,7 @@ class Trajectory:
         if self.step_numbers is not None:
             arrays["step_numbers"] = self.step_numbers
         arrays["header"] = np.array(json.dumps(head))
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: str | Path, label: str | None = None) -> "Trajectory":

@@ -218,7 +218,6 @@ scene = Scene(name="own_model", data=datasets.moons(n=120, seed=0), model=Net,
 
 
 def test_the_grid_is_evaluated_as_cluster_tasks_and_equals_the_local_grid(cluster, tmp_path, monkeypatch):
-    from lossfilm import compute as computing
     from lossfilm.compute import compute
     from lossfilm.executor import DaskCluster
     from lossfilm.scene_loader import load_scenes

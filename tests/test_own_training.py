@@ -10,9 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from lossfilm import Data, Grid, PCAPlane, RandomPlane, Run, Scene, Trajectory, WeightsPlane, datasets, models, record
+from lossfilm import Grid, PCAPlane, RandomPlane, Run, Scene, Trajectory, WeightsPlane, datasets, models, record
 from lossfilm.compute import build_model, compute, train
-from lossfilm.errors import SceneError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,7 +88,6 @@ def test_a_callable_loss_surface_equals_a_per_point_loop():
     land = compute(scene)
     assert land.loss_name == "cross-entropy"
     trained = train(scene, scene.runs[0])
-    from lossfilm.directions import center_of
     from lossfilm.evaluate import ParamSpace
 
     space = ParamSpace(trained.model)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lossfilm import cache
-from lossfilm.scene import Camera, Data, Grid, Move, RandomPlane, Run, Scene, Style, WeightsPlane
+from lossfilm.scene import Camera, Grid, Move, Run, Scene, Style, WeightsPlane
 from lossfilm.scene_loader import load_scenes
 
 ROOT = Path(__file__).resolve().parents[1]
