@@ -268,7 +268,10 @@ class LossCurve:
 
     def __init__(self, fig: Figure, static_fig: Figure, landscape: Landscape, style: Style, theme: dict,
                  colors: list[str], loss_label: str):
-        losses = [t.loss[np.isfinite(t.loss)] for t in landscape.traces]
+        # The y range comes from the runs that did not diverge (a diverged run's last losses are astronomic
+        # and would flatten every healthy line); a diverged run's line is clipped at the top.
+        healthy = [t for t in landscape.traces if t.diverged_at < 0] or landscape.traces
+        losses = [t.loss[np.isfinite(t.loss)] for t in healthy]
         values = np.concatenate([v for v in losses if v.size]) if any(v.size for v in losses) else np.ones(1)
         log = style.loss_curve_log and (values > 0).all()
         lo, hi = float(values.min()), float(values.max())
@@ -538,8 +541,11 @@ class Painter:
             head.set_data_3d(p[last, 0], p[last, 1], p[last, 2])
             head.set_alpha(0.45 if len(last) and hidden[last[0]] else 1.0)
             # A run that diverged or left the map ends in a cross where it was last seen.
-            gone = trace.diverged_at >= 0 and s >= trace.steps or (len(last) and last[0] < len(p) - 1)
-            head.set_marker("X" if gone else "o")
+            # A run that diverged ends in a cross; one that left the map in a hollow square at the edge.
+            diverged = trace.diverged_at >= 0 and s >= trace.steps
+            left = bool(len(last) and last[0] < len(p) - 1)
+            head.set_marker("X" if diverged else "s" if left else "o")
+            head.set_markerfacecolor(self.theme["bg"] if left and not diverged else head.get_color())
             if self._run_lines:
                 self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.plan.loss_label} {loss_text(trace, s)}"
         if self.curve:

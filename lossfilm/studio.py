@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
+
 from . import cache as landscape_cache
 from .encode import clean_stale_parts
 from .errors import BadInput, RenderError
@@ -175,6 +177,19 @@ def render_many(scenes: Sequence[Scene], executor, options: Options | None = Non
             job.cancel()
 
 
+def off_the_map(landscape: Landscape, labels: list[str]) -> list[str]:
+    """A note for each run that leaves the grid without diverging: the film draws it to the edge."""
+    a, b = landscape.alphas, landscape.betas
+    notes = []
+    for trace, label in zip(landscape.traces, labels):
+        with np.errstate(invalid="ignore"):
+            out = (trace.alpha < a[0]) | (trace.alpha > a[-1]) | (trace.beta < b[0]) | (trace.beta > b[-1])
+        if out.any() and trace.diverged_at < 0:
+            notes.append(f"run {label!r} leaves the map at step {trace.step_at(int(np.argmax(out)))}: drawn to the "
+                         "edge, ending in a hollow square (a wider Grid, or fit='grow' with a larger max_grow, holds it)")
+    return notes
+
+
 def _style_for(scene: Scene):
     """The scene's style, its subtitle telling when the loss is on part of the data (eval_batches)."""
     if not scene.eval_batches:
@@ -212,6 +227,7 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
         labels, colors = run_looks(scene)
         frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
         job.film = Film(Picture(landscape, frame_plan, _style_for(scene), settings))
+        job.film.notes += off_the_map(landscape, labels)
         job.frames, job.size, job.fps = settings.frames, settings.size, settings.fps
         if segmented:
             job.segments = job.film.submit_segments(jobs, executor, bar)

@@ -14,5 +14,5 @@ scene = Scene(
     loss="cross_entropy",
     seed=0,
     style=Style(theme="dark", cmap="viridis", title="Two moons, MLP 2-32-32-2",
-                subtitle="SGD + momentum · filter-normalised random plane · test cross-entropy"),
+                subtitle="SGD + momentum · random plane: the whole run is the short mark at its centre"),
 )
