@@ -366,7 +366,13 @@ class Painter:
         self.canvas = FigureCanvasAgg(self.fig)
         # A wide frame leaves room left for the text and the 3-D box takes the right of centre; a square
         # or tall one keeps bands free for the title above and the overlay text below.
-        rect = (0.16, 0.0, 0.84, 1.0) if look.width / look.height > 1.3 else (0.02, 0.1, 0.9, 0.76)
+        wide = look.width / look.height > 1.3
+        race = len(landscape.traces) > 1 and style.hud
+        # On a square or tall frame a race's loss lines sit in two columns in the band under the box,
+        # which leaves them room by starting higher (one line for each two runs).
+        rows = (len(landscape.traces) + 1) // 2 if race and not wide else 0
+        bottom = 0.1 + 0.035 * rows
+        rect = (0.16, 0.0, 0.84, 1.0) if wide else (0.02, bottom, 0.9, 0.86 - bottom)
         ax = self.fig.add_axes(rect, projection="3d", computed_zorder=False, facecolor=theme["bg"])
         self._rect = rect
         self.ax = ax
@@ -558,8 +564,14 @@ class Painter:
         h, w = pixels.shape[:2]
         if self.hud:
             self.hud.paste(pixels, plan.text[i], 0.025 * w, 0.955 * h)
+        n = len(self._run_lines)
+        wide = w / h > 1.3
         for k, (line, text) in enumerate(zip(self._run_lines, self._run_texts)):
-            line.paste(pixels, text, 0.025 * w, (0.955 - 0.05 * (len(self._run_lines) - k)) * h)
+            if wide:  # one line each, stacked above the HUD in the text column
+                line.paste(pixels, text, 0.025 * w, (0.955 - 0.05 * (n - k)) * h)
+            else:  # two columns, rows stacked above the HUD
+                row, col = divmod(k, 2)
+                line.paste(pixels, text, (0.025 + 0.5 * col) * w, (0.955 - 0.035 * ((n + 1) // 2 - row)) * h)
         return frame
 
     def close(self) -> None:
