@@ -31,21 +31,21 @@ def _landscape():
     return scene, landscape_for(scene, cache_dir=Path(tempfile.gettempdir()) / "lossfilm-bench-cache")[0]
 
 
-def naive(frames: int, size: int, out: str) -> None:
-    """What a user writes first: pyplot, FuncAnimation, default plot_surface, full axes, FFMpegWriter."""
+def naive_animation(land, frames: int, width: int, height: int):
+    """What a user writes first: pyplot, FuncAnimation, default plot_surface, full axes. Returns the
+    animation, ready to be saved with FFMpegWriter."""
     import matplotlib
 
     matplotlib.use("Agg")
     import imageio_ffmpeg
     import matplotlib.pyplot as plt
     import numpy as np
-    from matplotlib.animation import FFMpegWriter, FuncAnimation
+    from matplotlib.animation import FuncAnimation
 
     matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
-    scene, land = _landscape()
     A, B = np.meshgrid(land.alphas, land.betas)
     trace = land.traces[0]
-    fig = plt.figure(figsize=(size / 100, size / 100), dpi=100)
+    fig = plt.figure(figsize=(width / 100, height / 100), dpi=100)
     ax = fig.add_subplot(projection="3d")
     ax.plot_surface(A, B, land.loss, cmap="viridis")
     line, = ax.plot([], [], [], color="red", lw=2)
@@ -57,8 +57,15 @@ def naive(frames: int, size: int, out: str) -> None:
         ax.view_init(30, -60 + 360 * i / frames)
         return (line,)
 
-    anim = FuncAnimation(fig, update, frames=frames)
-    anim.save(out, writer=FFMpegWriter(fps=30, codec="libx264"))
+    return FuncAnimation(fig, update, frames=frames)
+
+
+def naive(frames: int, size: int, out: str) -> None:
+    """The FuncAnimation baseline at size x size, written with FFMpegWriter."""
+    from matplotlib.animation import FFMpegWriter
+
+    _, land = _landscape()
+    naive_animation(land, frames, size, size).save(out, writer=FFMpegWriter(fps=30, codec="libx264"))
 
 
 def ours(frames: int, size: int, out: str) -> None:

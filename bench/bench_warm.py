@@ -25,40 +25,20 @@ COMMON = [str(ROOT / "scenes" / "article.py"), "-q", "medium", "--duration", "4"
 
 
 def naive_child(out: str) -> None:
-    """The genre's usual script: pyplot, FuncAnimation over a default plot_surface, FFMpegWriter."""
+    """The genre's usual script (bench_film's FuncAnimation baseline) at 1280x720 on the cached numbers."""
     t0 = time.perf_counter()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import imageio_ffmpeg
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.animation import FFMpegWriter, FuncAnimation
-
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_film import naive_animation
+    from matplotlib.animation import FFMpegWriter
+
     from lossfilm import cache
     from lossfilm.scene_loader import load_scenes
 
     land = cache.load(cache.path_for(load_scenes(ROOT / "scenes" / "article.py")[0], CACHE))
-    matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
-    A, B = np.meshgrid(land.alphas, land.betas)
-    trace = land.traces[0]
-    fig = plt.figure(figsize=(12.8, 7.2), dpi=100)
-    ax = fig.add_subplot(projection="3d")
-    ax.plot_surface(A, B, land.loss, cmap="viridis")
-    line, = ax.plot([], [], [], color="red", lw=2)
-    frames = 120
-    steps = np.linspace(0, trace.steps, frames).astype(int)
-
-    def update(i):
-        s = steps[i]
-        line.set_data_3d(trace.alpha[:s + 1], trace.beta[:s + 1], trace.loss[:s + 1])
-        ax.view_init(30, -60 + 360 * i / frames)
-        return (line,)
-
-    anim = FuncAnimation(fig, update, frames=frames)
+    anim = naive_animation(land, 120, 1280, 720)
     t1 = time.perf_counter()
-    anim.save(out, writer=FFMpegWriter(fps=30))
+    anim.save(out, writer=FFMpegWriter(fps=30, codec="libx264"))
     print(json.dumps({"startup": t1 - t0, "film": time.perf_counter() - t1}))
 
 

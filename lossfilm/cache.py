@@ -208,11 +208,22 @@ class _Hasher:
 
 
 def key(scene) -> str:
-    """The cache key of a scene's numbers (see the module's docstring)."""
+    """The cache key of a scene's numbers (see the module's docstring). A render asks twice for the same
+    scene (the preflight, then the fetch); the second answer is remembered, since hashing a scene can
+    mean reading a whole DataLoader. Scenes are frozen: the same object has the same key."""
+    for seen, known in _recent:
+        if seen is scene:
+            return known
     h = _Hasher()
     h.put("format", FORMAT, "code", code_digest(), *(x for pair in _versions() for x in pair))
     h.value(scene)
-    return h.digest()
+    _recent.insert(0, (scene, h.digest()))
+    del _recent[_RECENT:]
+    return _recent[0][1]
+
+
+_RECENT = 8  # scenes whose keys are remembered: those of one command, in flight together
+_recent: list[tuple[object, str]] = []
 
 
 def save(landscape: Landscape, path: Path) -> None:

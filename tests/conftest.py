@@ -6,7 +6,31 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from typing import NamedTuple  # noqa: E402
+
 from lossfilm.scene_loader import load_scenes  # noqa: E402
+
+
+class Done(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """The command line's entry point in this process, from the project's root: fast enough to try every
+    bad input. Returns (returncode, stdout, stderr), by name or unpacked."""
+    from lossfilm.cli import main
+
+    monkeypatch.chdir(ROOT)
+
+    def call(*args):
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+
+    return call
 
 
 @pytest.fixture(scope="session")

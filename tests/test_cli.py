@@ -15,26 +15,6 @@ def run(*args, cwd=None):
                           cwd=cwd or ROOT, timeout=300)
 
 
-class Done:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """The same entry point in this process: fast enough to try every bad input."""
-    from lossfilm.cli import main
-
-    monkeypatch.chdir(ROOT)
-
-    def call(*args):
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return Done(code, out, err)
-
-    return call
-
-
 def test_renders_a_scene_and_reports_json(tmp_path, cache_dir):
     p = run("scenes/article.py", "-q", "low", "--fps", "5", "--duration", "1", "--format", "mp4",
             "-o", str(tmp_path), "--cache-dir", str(cache_dir), "--json")

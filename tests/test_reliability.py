@@ -18,20 +18,6 @@ from lossfilm.scene_loader import load_scenes
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    from lossfilm.cli import main
-
-    monkeypatch.chdir(ROOT)
-
-    def call(*args):
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
-
-
 # --- 1. the cache key covers every field that changes the numbers ----------------------------------------
 
 def _base():
