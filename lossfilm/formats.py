@@ -137,7 +137,25 @@ class GIF(Derived):
     def derive(self, master, path, settings):
         from .encode import gif_from_video
 
-        return gif_from_video(master, path, settings.fps, settings.max_mb)[1]
+        notes = gif_from_video(master, path, settings.fps, settings.max_mb)[1]
+        return notes + legibility(path, settings)
+
+
+LEGIBLE_PX = 8  # the smallest text a GIF on a web page can be read at
+
+
+def legibility(gif: Path, settings) -> list[str]:
+    """A note when the GIF's scaling makes the frame's smallest text too small to read."""
+    from .layout import MIN_POINTS, POINTS
+
+    with open(gif, "rb") as f:
+        width = int.from_bytes(f.read(10)[6:8], "little")  # the GIF's logical screen width
+    scale = settings.look.dpi / 72.0 * width / settings.look.width
+    smallest, largest = MIN_POINTS * scale, max(POINTS.values()) * scale
+    if smallest >= LEGIBLE_PX:
+        return []
+    return [f"gif: at {width} px wide the text is {smallest:.0f} to {largest:.0f} px tall: tick labels and the "
+            f"loss inset are too small to read there (the mp4 and png keep them legible)"]
 
 
 @register

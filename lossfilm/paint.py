@@ -19,10 +19,12 @@ from matplotlib.colors import LightSource, Normalize
 from matplotlib.figure import Figure
 from matplotlib.cm import ScalarMappable
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 from mpl_toolkits.mplot3d import proj3d
 
 from .landscape import Landscape
+from .layout import POINTS, free_band, layout
 from .plan import FramePlan, loss_text
 from .scene import Style
 from .settings import Look
@@ -183,16 +185,16 @@ class LeanAxes:
             return [v for v in MaxNLocator(ticks).tick_values(lo, hi) if lo <= v <= hi]
 
         def label(v):
-            return sprites.get(_tick_label(v), dim, 7)
+            return sprites.get(_tick_label(v), dim, POINTS["tick"])
 
         self.xticks = [(v, label(v)) for v in ticks_in(x0, x1)]
         self.yticks = [(v, label(v)) for v in ticks_in(y0, y1)]
         self.zticks = [(v, label(v)) for v in ticks_in(*self.zrange)]
-        self.names = [sprites.get(n, fg, 9) for n in names]
+        self.names = [sprites.get(n, fg, POINTS["axis_name"]) for n in names]
         ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], [floor] * 5, color=dim, lw=0.6, zorder=0.5)
         self.zline, = ax.plot([x0, x0], [y0, y0], list(self.zrange), color=dim, lw=0.8, zorder=7)
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
-        self.obstacles: list = []  # pixel boxes (the legend) the z axis name keeps clear of
+        self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
 
     def update(self, azimuth: float, elevation: float) -> None:
         """Choose the edges for this view and place every label (drawn later by ``paste``)."""
@@ -236,8 +238,10 @@ class LeanAxes:
             screen[k] = _clear_of(sprites[k], screen[k], base, taken)
             taken.append(sprites[k].box(*screen[k]))
         self.boxes = taken  # where the floor's labels went: ticks, then the two axis names
-        if self.obstacles:  # the z axis's name (the last label) moves left, clear of the legend
+        if self.obstacles:  # the z axis's name (the last label) moves left, clear of the text
             screen[-1] = _clear_of(sprites[-1], screen[-1], screen[-1] + (1.0, 0.0), self.obstacles, tries=200)
+        left, _, right, _ = sprites[-1].box(*screen[-1])  # a long name stays inside the frame
+        screen[-1, 0] += max(0.0, 2.0 - left) - max(0.0, right - (frame.shape[1] - 2.0))
         self.z_name_box = sprites[-1].box(*screen[-1])
         for (x, y), sprite in zip(screen, sprites):
             sprite.paste(frame, x, y)
@@ -263,10 +267,9 @@ class LossCurve:
     """An inset of loss against step, one line per run, growing on the paths' clock. Its frame, ticks and
     title never change and go to the static layer; only the lines move."""
 
-    RECT = (0.035, 0.36, 0.17, 0.2)
     MAX_POINTS = 400
 
-    def __init__(self, fig: Figure, static_fig: Figure, landscape: Landscape, style: Style, theme: dict,
+    def __init__(self, fig: Figure, static_fig: Figure, rect, landscape: Landscape, style: Style, theme: dict,
                  colors: list[str], loss_label: str):
         # The y range comes from the runs that did not diverge (a diverged run's last losses are astronomic
         # and would flatten every healthy line); a diverged run's line is clipped at the top.
@@ -280,7 +283,7 @@ class LossCurve:
         steps = max(t.step_at(t.steps) for t in landscape.traces) or 1
         axes = []
         for f in (fig, static_fig):
-            ax = f.add_axes(self.RECT, facecolor=(0, 0, 0, 0))
+            ax = f.add_axes(rect, facecolor=(0, 0, 0, 0))
             ax.set_xlim(0, steps)
             if log:
                 ax.set_yscale("log")
@@ -295,7 +298,7 @@ class LossCurve:
             still.spines[side].set_visible(False)
         for side in ("left", "bottom"):
             still.spines[side].set_color(theme["dim"])
-        still.tick_params(colors=theme["dim"], labelsize=6, length=2, pad=1)
+        still.tick_params(colors=theme["dim"], labelsize=POINTS["inset"], length=2, pad=1)
         still.xaxis.set_major_locator(MaxNLocator(3))
         if log:  # label three values spread evenly in log space: a narrow range holds no decade
             still.yaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 3)))
@@ -303,11 +306,12 @@ class LossCurve:
             still.yaxis.set_minor_locator(NullLocator())
         else:
             still.yaxis.set_major_locator(MaxNLocator(3))
-        still.set_title(f"{loss_label} / step", color=theme["dim"], fontsize=7, loc="left", pad=3)
+        self.still = still
+        still.set_title(f"{loss_label} / step", color=theme["dim"], fontsize=POINTS["inset"], loc="left", pad=3)
         self.lines = []
         for t, color in zip(landscape.traces, colors):
             line, = live.plot([], [], color=color, lw=1.2)
-            dot, = live.plot([], [], "o", color=color, ms=3)
+            dot, = live.plot([], [], "o", color=color, ms=3.5, clip_on=False)  # whole at the first and last step
             self.lines.append((t, line, dot))
 
     def update(self, steps: np.ndarray) -> None:
@@ -334,9 +338,11 @@ class StaticLayer:
         renderer = self.canvas.get_renderer()
         height = self.canvas.get_width_height()[1]
         self.boxes = []
-        for artist in measure:
-            b = artist.get_window_extent(renderer)
+        for artist in measure:  # an axes' tight box holds its tick labels and title
+            b = artist.get_tightbbox(renderer)
             self.boxes.append((b.x0, height - b.y1, b.x1, height - b.y0))
+        self.text_px = [t.get_fontsize() * self.fig.dpi / 72.0 for t in self.fig.findobj(Text)
+                        if t.get_text() and t.get_visible()]
         rgba = np.asarray(self.canvas.buffer_rgba())
         ink = rgba[..., 3] > 0
         rows = np.nonzero(ink.any(1))[0]
@@ -364,19 +370,20 @@ class Painter:
         self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi,
                           facecolor=theme["bg"])
         self.canvas = FigureCanvasAgg(self.fig)
-        # A wide frame leaves room left for the text and the 3-D box takes the right of centre; a square
-        # or tall one keeps bands free for the title above and the overlay text below.
-        wide = look.width / look.height > 1.3
-        race = len(landscape.traces) > 1 and style.hud
-        # On a square or tall frame a race's loss lines sit in two columns in the band under the box,
-        # which leaves them room by starting higher (one line for each two runs).
-        rows = (len(landscape.traces) + 1) // 2 if race and not wide else 0
-        bottom = 0.1 + 0.035 * rows
-        rect = (0.16, 0.0, 0.84, 1.0) if wide else (0.02, bottom, 0.9, 0.86 - bottom)
+        race = len(landscape.traces) > 1 and style.hud  # the HUD switch covers the runs' loss lines too
+        self.race = race
+        longest = max([max(10, len(label)) + len(frame_plan.loss_label) + 11 for label in frame_plan.labels] if race
+                      else [], default=0)
+        longest = max(longest, max(map(len, frame_plan.text), default=0) if style.hud else 0)
+        self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
+                             subtitle=bool(style.subtitle), colorbar=style.colorbar, inset=style.loss_curve,
+                             line_chars=longest)
+        rect = self.layout.axes
         ax = self.fig.add_axes(rect, projection="3d", computed_zorder=False, facecolor=theme["bg"])
         self._rect = rect
         self.ax = ax
-        ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * float(frame_plan.zoom[0]))
+        self.base_zoom = BASE_ZOOM  # until _fit measures the picture against the text
+        ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * float(frame_plan.zoom[0]))
         self._zoom = float(frame_plan.zoom[0])
 
         xs, ys, z = landscape.alphas, landscape.betas, landscape.loss
@@ -435,6 +442,7 @@ class Painter:
         for artist in ax.get_children():
             artist.set_clip_on(False)
         self._overlay(landscape, style)
+        self._fit()
 
     def _style_axes(self, landscape: Landscape) -> None:
         self.ax.set_axis_off()
@@ -450,34 +458,140 @@ class Painter:
         # costs about 2 ms a frame at 1080p, as much as a quarter of the surface.
         static = StaticLayer(self.look)
         fig = static.fig
+        lay = self.layout
+        measured = {}
         title = "Loss landscape" if style.title is None else style.title  # "" shows no title
         if title:
-            fig.text(0.025, 0.94, title, color=fg, fontsize=12, weight="bold", va="top")
+            measured["title"] = fig.text(*lay.fraction(*lay.title), title, color=fg, fontsize=POINTS["title"],
+                                         weight="bold", va="top")
         if style.subtitle:
-            fig.text(0.025, 0.885, style.subtitle, color=dim, fontsize=9, va="top")
-        handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
-                   for label, color in zip(self.plan.labels, self.plan.colors)]
-        legend = fig.legend(handles=handles, loc="upper right", frameon=False, fontsize=9,
-                            bbox_to_anchor=(0.985, 0.97))
-        for text in legend.get_texts():
-            text.set_color(fg)
-        wide = self.look.width / self.look.height > 1.3
-        if style.colorbar:  # horizontal, in the text column (wide) or under the title (narrow)
-            cax = fig.add_axes((0.035, 0.74, 0.17, 0.018) if wide else (0.06, 0.84, 0.4, 0.014))
+            measured["subtitle"] = fig.text(*lay.fraction(*lay.subtitle), style.subtitle, color=dim,
+                                            fontsize=POINTS["subtitle"], va="top")
+        if not self.race:  # in a race each run's loss line, in its colour, is the legend
+            handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
+                       for label, color in zip(self.plan.labels, self.plan.colors)]
+            legend = fig.legend(handles=handles, loc="upper right", frameon=False, fontsize=POINTS["legend"],
+                                bbox_to_anchor=lay.fraction(*lay.legend), borderaxespad=0.0)
+            for text in legend.get_texts():
+                text.set_color(fg)
+            measured["legend"] = legend
+        if style.colorbar and lay.colorbar:
+            cax = fig.add_axes(lay.colorbar)
             bar = fig.colorbar(ScalarMappable(self.norm, self.cmap), cax=cax, orientation="horizontal")
             bar.outline.set_edgecolor(dim)
             bar.locator = MaxNLocator(4)
             bar.update_ticks()
-            cax.tick_params(colors=dim, labelsize=6, length=2, pad=1)
+            cax.tick_params(colors=dim, labelsize=POINTS["tick"], length=2, pad=1)
             cax.set_title(f"log10 {self.plan.loss_label}" if self.zlog else self.plan.loss_label, color=dim,
-                          fontsize=7, loc="left", pad=3)
-        self.curve = LossCurve(self.fig, fig, landscape, style, self.theme, self.plan.colors, self.plan.loss_label) if style.loss_curve and wide else None
-        self.static = static.bake(measure=[legend])
-        self.axes.obstacles = self.static.boxes  # the z axis's name keeps clear of the legend
-        self.hud = MonoLine(self.look.dpi, fg, 9) if style.hud else None
-        race = len(self.plan.colors) > 1 and style.hud  # the HUD switch covers the runs' loss lines too
-        self._run_lines = [MonoLine(self.look.dpi, c, 9) for c in self.plan.colors] if race else []
+                          fontsize=POINTS["tick"], loc="left", pad=3)
+            measured["colorbar"] = cax
+        self.curve = None
+        if style.loss_curve and lay.inset:
+            self.curve = LossCurve(self.fig, fig, lay.inset, landscape, style, self.theme, self.plan.colors,
+                                   self.plan.loss_label)
+            measured["inset"] = self.curve.still
+        self.static = static.bake(measure=list(measured.values()))
+        self.boxes = dict(zip(measured, self.static.boxes))  # measured pixel boxes of the fixed text
+        self.text_px = self.static.text_px
+        self.hud = MonoLine(self.look.dpi, fg, POINTS["hud"]) if style.hud else None
+        self._run_lines = [MonoLine(self.look.dpi, c, POINTS["hud"]) for c in self.plan.colors] if self.race else []
         self._run_texts = [""] * len(self._run_lines)
+
+    FIT_VIEWS = 36
+
+    def _picture_extent(self, azimuth: float, elevation: float) -> np.ndarray:
+        """The pixel box (left, top, right, bottom) of the surface, its floor and its axis labels' anchor
+        points at one view."""
+        f = self.field
+        X, Y = np.meshgrid(f.xs, f.ys)
+        self.axes.update(azimuth, elevation)
+        labels = np.array([p for p, _ in self.axes.labels], dtype=float).reshape(-1, 3)
+        # Label anchors count, their ink does not: the free band keeps a text line's margin for that.
+        half = np.zeros((len(labels), 2))
+        pts = np.concatenate([np.column_stack([X.ravel(), Y.ravel(), f.z.ravel()]),
+                              np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, self.floor)]), labels])
+        px_, py_, _ = proj3d.proj_transform(pts[:, 0], pts[:, 1], pts[:, 2], self.ax.get_proj())
+        screen = self.ax.transData.transform(np.column_stack([px_, py_]))
+        screen[:, 1] = self.look.height - screen[:, 1]
+        pad = np.concatenate([np.zeros((2 * X.size, 2)), half])
+        return np.array([(screen[:, 0] - pad[:, 0]).min(), (screen[:, 1] - pad[:, 1]).min(),
+                         (screen[:, 0] + pad[:, 0]).max(), (screen[:, 1] + pad[:, 1]).max()])
+
+    def picture_box(self) -> tuple[float, float, float, float]:
+        """The pixel box of the surface, its floor and its axis labels over the whole camera move (the
+        focus slide aside), at the painter's current zoom and position."""
+        plan, boxes = self.plan, []
+        for i in np.unique(np.linspace(0, len(plan) - 1, self.FIT_VIEWS).round().astype(int)):
+            self.ax.view_init(elev=float(plan.elevation[i]), azim=float(plan.azimuth[i]))
+            self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * float(plan.zoom[i]))
+            self.ax.apply_aspect()
+            boxes.append(self._picture_extent(float(plan.azimuth[i]), float(plan.elevation[i])))
+        self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
+        b = np.array(boxes)
+        return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
+    def _fit(self) -> None:
+        """Scale and slide the 3-D picture so that, at every view of the camera move, it fills the
+        largest part of the frame the text leaves free, and touches no text."""
+        font = POINTS["tick"] * self.look.dpi / 72.0
+        text = list(self.boxes.values()) + self._fixed_lines()
+        self.axes.obstacles = text  # the z axis's name keeps clear of every text
+        free = free_band(self.look.width, self.look.height, text, margin=0.012 * self.look.width)
+        # The labels are pasted centred on their anchors: keep half a label clear all round.
+        free = (free[0] + 2.5 * font, free[1] + font, free[2] - 2.5 * font, free[3] - font)
+        for _ in range(3):  # the projection is not exactly linear in the zoom: measure again
+            left, top, right, bottom = self.picture_box()
+            scale = min((free[2] - free[0]) / (right - left), (free[3] - free[1]) / (bottom - top))
+            cx, cy = self._axes_centre()
+            # Zooming scales the picture about the axes' centre; sliding the axes moves it whole.
+            new = np.array([cx + scale * (left - cx), cy + scale * (top - cy), cx + scale * (right - cx),
+                            cy + scale * (bottom - cy)])
+            dx = (free[0] + free[2]) / 2 - (new[0] + new[2]) / 2
+            dy = (free[1] + free[3]) / 2 - (new[1] + new[3]) / 2
+            self.base_zoom *= scale
+            x, y, w, h = self._rect
+            self._rect = (x + dx / self.look.width, y - dy / self.look.height, w, h)
+            self.ax.set_position(self._rect)
+            if abs(scale - 1) < 0.01 and abs(dx) < 1 and abs(dy) < 1:
+                break
+        self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
+
+    def _axes_centre(self) -> tuple[float, float]:
+        self.ax.apply_aspect()
+        b = self.ax.get_position()
+        return (b.x0 + b.x1) / 2 * self.look.width, (1 - (b.y0 + b.y1) / 2) * self.look.height
+
+    def _fixed_lines(self) -> list:
+        """Where the HUD and loss lines go, at their longest."""
+        boxes = []
+        if self.hud:
+            longest = max(self.plan.text, key=len, default="")
+            boxes.append(self.hud.box(longest, *self.layout.hud))
+        width = max(10, *(len(label) for label in self.plan.labels)) + len(self.plan.loss_label) + 11 if self.plan.labels else 0
+        boxes += [line.box("0" * width, *at) for line, at in zip(self._run_lines, self.layout.run_lines)]
+        return boxes
+
+    def text_boxes(self, i: int) -> dict[str, tuple[float, float, float, float]]:
+        """Every text's pixel box at frame ``i``: the fixed text as measured, the HUD and loss lines as
+        they are pasted (call after ``paint(i)``)."""
+        boxes = dict(self.boxes)
+        if self.hud:
+            boxes["hud"] = self.hud.box(self.plan.text[i], *self.layout.hud)
+        for k, (line, text, at) in enumerate(zip(self._run_lines, self._run_texts, self.layout.run_lines)):
+            boxes[f"run {k}"] = line.box(text, *at)
+        return boxes
+
+    def surface_box(self) -> tuple[float, float, float, float]:
+        """The pixel box of the surface and its floor as last drawn (call after ``paint``)."""
+        f = self.field
+        X, Y = np.meshgrid(f.xs, f.ys)
+        pts = np.concatenate([np.column_stack([X.ravel(), Y.ravel(), f.z.ravel()]),
+                              np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, self.floor)])])
+        px_, py_, _ = proj3d.proj_transform(pts[:, 0], pts[:, 1], pts[:, 2], self.ax.M)
+        screen = self.ax.transData.transform(np.column_stack([px_, py_]))
+        height = self.look.height
+        return (float(screen[:, 0].min()), float(height - screen[:, 1].max()),
+                float(screen[:, 0].max()), float(height - screen[:, 1].min()))
 
     def _focus(self, amount: float) -> None:
         """Slide the 3-D axes so that the first run's end point moves ``amount`` of the way to the centre
@@ -519,7 +633,7 @@ class Painter:
         self.axes.update(azimuth, elevation)
         if plan.zoom[i] != self._zoom:
             self._zoom = float(plan.zoom[i])
-            ax.set_box_aspect(tuple(BOX_ASPECT), zoom=BASE_ZOOM * self._zoom)
+            ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
         self._focus(float(plan.focus[i]))
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):
             s = int(plan.steps[i, k])
@@ -561,17 +675,10 @@ class Painter:
         pixels = np.asarray(frame)
         self.static.paste(pixels)
         self.axes.paste(pixels)
-        h, w = pixels.shape[:2]
         if self.hud:
-            self.hud.paste(pixels, plan.text[i], 0.025 * w, 0.955 * h)
-        n = len(self._run_lines)
-        wide = w / h > 1.3
-        for k, (line, text) in enumerate(zip(self._run_lines, self._run_texts)):
-            if wide:  # one line each, stacked above the HUD in the text column
-                line.paste(pixels, text, 0.025 * w, (0.955 - 0.05 * (n - k)) * h)
-            else:  # two columns, rows stacked above the HUD
-                row, col = divmod(k, 2)
-                line.paste(pixels, text, (0.025 + 0.5 * col) * w, (0.955 - 0.035 * ((n + 1) // 2 - row)) * h)
+            self.hud.paste(pixels, plan.text[i], *self.layout.hud)
+        for line, text, at in zip(self._run_lines, self._run_texts, self.layout.run_lines):
+            line.paste(pixels, text, *at)
         return frame
 
     def close(self) -> None:

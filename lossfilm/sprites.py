@@ -104,6 +104,11 @@ class MonoLine:
         self.advance = font.load_char(ord("0")).horiAdvance / 64.0  # the same for every glyph
         self._glyphs: dict[str, Sprite] = {}
 
+    def box(self, text: str, x: float, baseline_y: float) -> tuple[float, float, float, float]:
+        """The pixel box ``text`` takes when pasted at (x, baseline_y): the font's ascent and descent."""
+        size = self.prop.get_size_in_points() * self.dpi / 72.0
+        return x, baseline_y - 0.76 * size, x + len(text.rstrip()) * self.advance, baseline_y + 0.24 * size
+
     def paste(self, frame: np.ndarray, text: str, x: float, baseline_y: float) -> None:
         """Draw ``text`` with its first pen position at pixel (x, baseline_y), rows from the top."""
         for i, ch in enumerate(text):

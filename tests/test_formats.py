@@ -101,6 +101,7 @@ def painted(article, cache_dir):
     def paint(**style):
         scene = dataclasses.replace(article, style=dataclasses.replace(article.style, **style))
         painter = Painter(land, plan(land, scene.camera, 10), scene.style, Look(854, 480, 30))
+        paint.boxes = painter.boxes  # where the painter measured its text and inset
         return np.asarray(painter.paint(9))[..., :3].astype(int)
 
     return paint
@@ -110,7 +111,8 @@ def test_overlays_switch_on_and_off(painted):
     plain = painted(loss_curve=False, hud=False, colorbar=False)
     full = painted(loss_curve=True, hud=True, colorbar=True)
     run = np.array([0xFF, 0x4D, 0x6D])
-    inset = (slice(int(480 * 0.44), int(480 * 0.64)), slice(int(854 * 0.035), int(854 * 0.205)))
+    l, t, r, b = (int(v) for v in painted.boxes["inset"])
+    inset = (slice(t, b), slice(l, r))
     assert (np.abs(full[inset] - run).sum(-1) < 60).sum() > 20  # the loss line, in the run's colour
     assert (np.abs(plain[inset] - run).sum(-1) < 60).sum() == 0
     hud = (slice(440, 470), slice(15, 130))  # left of the 3-D axes

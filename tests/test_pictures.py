@@ -25,21 +25,18 @@ def test_the_loss_has_a_human_name_by_default_and_can_be_renamed():
 
 
 @pytest.mark.parametrize("size", [(854, 480), (640, 360), (1080, 1080)])
-def test_the_z_axis_name_never_covers_the_legend(cache_dir, size):
-    from lossfilm.paint import Painter
-    from lossfilm.plan import run_looks
-    from lossfilm.studio import landscape_for
+@pytest.mark.parametrize("name", ["optimizer_race", "article"])
+def test_a_long_z_axis_name_never_covers_the_text(cache_dir, size, name):
+    from lossfilm.layout import overlaps
 
-    scene = _scene("optimizer_race")
-    land = landscape_for(scene, cache_dir=cache_dir)[0]
-    labels, colors = run_looks(scene)
-    p = plan(land, scene.camera, 8, labels, colors, loss_label(scene))
-    painter = Painter(land, p, dataclasses.replace(scene.style, z_label="a long name for the z axis"), Look(*size, 30))
-    (legend,) = painter.static.boxes
+    painter = _painter(cache_dir, name, size, frames=8,
+                       style=dataclasses.replace(_scene(name).style, z_label="a long name for the z axis"))
     for i in range(8):
         painter.paint(i)
-        l, t, r, b = painter.axes.z_name_box
-        assert r <= legend[0] or l >= legend[2] or b <= legend[1] or t >= legend[3], (i, painter.axes.z_name_box, legend)
+        boxes = painter.text_boxes(i)
+        assert not any(overlaps(painter.axes.z_name_box, b) for b in boxes.values()), (i, painter.axes.z_name_box)
+        l, _, r, _ = painter.axes.z_name_box
+        assert l >= 0 and r <= size[0]
 
 
 @pytest.mark.parametrize("cmap", ["magma", "viridis", "plasma", "cividis", "inferno", "gray", "Greys"])
@@ -84,3 +81,97 @@ def test_the_loss_inset_ignores_a_diverged_runs_astronomic_losses():
     painter = Painter(land, plan(land, Camera(), 4), Style(), Look(854, 480, 10))
     low, high = painter.curve.lines[0][1].axes.get_ylim()
     assert high < 2
+
+
+def _painter(cache_dir, name, size, frames=6, style=None):
+    from lossfilm.paint import Painter
+    from lossfilm.plan import run_looks
+    from lossfilm.studio import landscape_for
+
+    scene = _scene(name)
+    land = landscape_for(scene, cache_dir=cache_dir)[0]
+    labels, colors = run_looks(scene)
+    p = plan(land, scene.camera, frames, labels, colors, loss_label(scene))
+    return Painter(land, p, style or scene.style, Look(*size, 30))
+
+
+SIZES = [(1280, 720), (1080, 1080), (1080, 1920), (640, 360)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", ["optimizer_race", "spirals_pca"])
+def test_no_text_meets_other_text_or_the_surface_at_any_frame(cache_dir, name, size):
+    from lossfilm.layout import overlaps
+
+    painter = _painter(cache_dir, name, size)
+    if size[1] >= size[0] * 0.77:  # square and tall frames keep the inset too (placed where it fits)
+        assert painter.curve is not None and "inset" in painter.boxes
+    for i in range(len(painter.plan)):
+        painter.paint(i)
+        boxes = painter.text_boxes(i)
+        names = list(boxes)
+        for a in range(len(names)):
+            for b in range(a + 1, len(names)):
+                assert not overlaps(boxes[names[a]], boxes[names[b]]), (i, names[a], names[b], boxes)
+        surface = painter.surface_box()
+        for n, box in boxes.items():
+            assert not overlaps(box, surface), (i, n, box, surface)
+        assert not any(overlaps(painter.axes.z_name_box, box) for box in boxes.values()), i
+        l, t, r, b = surface  # and the picture is no postage stamp: it spans a good part of the frame
+        assert max((r - l) / size[0], (b - t) / size[1]) > 0.45, surface
+
+
+@pytest.mark.parametrize("quality", ["low", "medium", "high"])
+def test_no_text_is_smaller_than_14_px_at_720p(cache_dir, quality):
+    from lossfilm.layout import MIN_POINTS, POINTS
+    from lossfilm.settings import QUALITIES
+
+    q = QUALITIES[quality]
+    painter = _painter(cache_dir, "optimizer_race", (q.width, q.height), frames=2,
+                       style=dataclasses.replace(_scene("optimizer_race").style, colorbar=True))
+    smallest = 14.0 * q.height / 720  # the same share of the frame at every preset
+    assert painter.text_px and min(painter.text_px) >= smallest - 1e-6, sorted(painter.text_px)[:3]
+    for sprite_key in painter.sprites._cache:  # tick labels and axis names on the box
+        assert sprite_key[2] * painter.look.dpi / 72 >= smallest - 1e-6, sprite_key
+    assert MIN_POINTS == min(POINTS.values())
+
+
+def test_every_runs_colour_is_in_the_last_frame(cache_dir):
+    import matplotlib.colors
+    import numpy as np
+
+    painter = _painter(cache_dir, "optimizer_race", (854, 480), frames=4)
+    frame = np.asarray(painter.paint(3))[..., :3].astype(int)
+    for label, color in zip(painter.plan.labels, painter.plan.colors):
+        rgb = np.array(matplotlib.colors.to_rgb(color)) * 255
+        near = (np.abs(frame - rgb).max(axis=2) < 12).sum()
+        assert near > 50, (label, color, near)
+
+
+def test_a_diverged_run_reads_diverged_in_its_loss_line():
+    import numpy as np
+
+    from lossfilm.landscape import Landscape, Trace
+    from lossfilm.paint import Painter
+    from lossfilm.scene import Camera
+
+    a = np.linspace(-1, 1, 11)
+    wild = Trace(np.array([0.0, 0.2, 0.4]), np.zeros(3), np.array([1.0, 5.0, 1.6e38]), np.zeros(0, np.int64), 2)
+    calm = Trace(np.array([0.0, -0.1, -0.2]), np.zeros(3), np.array([1.0, 0.9, 0.8]), np.zeros(0, np.int64))
+    land = Landscape(a, a, np.add.outer(a**2, a**2), [wild, calm], ("a", "b"), "mse", 1)
+    painter = Painter(land, plan(land, Camera(), 4, ["wild", "calm"]), Style(), Look(854, 480, 10))
+    painter.paint(3)
+    assert painter._run_texts[0].endswith("diverged") and "0.8" in painter._run_texts[1]
+
+
+def test_a_gif_too_small_for_its_text_says_so(tmp_path):
+    from lossfilm.formats import legibility
+    from lossfilm.settings import Options
+
+    settings = Options().check().resolve(_scene("article"))  # 1280 x 720
+    small, large = tmp_path / "small.gif", tmp_path / "large.gif"
+    small.write_bytes(b"GIF89a" + (480).to_bytes(2, "little") + (270).to_bytes(2, "little"))
+    large.write_bytes(b"GIF89a" + (1280).to_bytes(2, "little") + (720).to_bytes(2, "little"))
+    [note] = legibility(small, settings)
+    assert note.startswith("gif: at 480 px wide the text is 5 to 9 px tall")
+    assert legibility(large, settings) == []
