@@ -62,7 +62,8 @@ def test_max_mb_keeps_a_gif_under_budget_and_says_what_gave(article, cache_dir, 
     assert any("could not get under" in n for n in tight.notes)
     roomy = render(article, quality="low", formats=["gif"], out=tmp_path / "r", fps=15, duration=3,
                    cache_dir=cache_dir, max_mb=50, jobs=1)
-    assert roomy.notes == []
+    # with room to spare only the legibility note remains: nothing was given up for size
+    assert [n for n in roomy.notes if not n.startswith("gif: at ")] == []
 
 
 def test_a_png_sequence_has_every_frame(article, cache_dir, tmp_path):
