@@ -9,12 +9,12 @@ from .trajectory import Trajectory, record
 
 __all__ = ["Camera", "CustomPlane", "Data", "Grid", "Move", "PCAPlane", "Plane", "RandomPlane", "Run", "Scene", "Style",
            "Trajectory", "WeightsPlane", "record",
-           "datasets", "models", "render", "render_files", "show"]
+           "datasets", "models", "render", "render_files", "show", "surfaces"]
 
 
 def __getattr__(name):
     # Imported when a scene asks: painting processes import this package without needing them.
-    if name in ("datasets", "models", "lightning"):
+    if name in ("datasets", "models", "lightning", "surfaces"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

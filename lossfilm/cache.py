@@ -28,7 +28,7 @@ from .files import write_npz
 from .landscape import Landscape, Trace
 
 # Bump when the file layout changes. Changes to the computation itself are seen through code_digest().
-FORMAT = 2
+FORMAT = 3
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -227,11 +227,15 @@ _recent: list[tuple[object, str]] = []
 
 
 def save(landscape: Landscape, path: Path) -> None:
-    arrays = {"alphas": landscape.alphas, "betas": landscape.betas, "loss": landscape.loss}
+    arrays = {"alphas": landscape.alphas, "betas": landscape.betas, "loss": landscape.loss,
+              "minima": landscape.minima}
     head = {"axis_labels": list(landscape.axis_labels), "loss_name": landscape.loss_name,
             "epochs": landscape.epochs, "traces": []}
     for i, t in enumerate(landscape.traces):
-        head["traces"].append({"diverged_at": t.diverged_at, "step_numbers": t.step_numbers is not None})
+        head["traces"].append({"diverged_at": t.diverged_at, "step_numbers": t.step_numbers is not None, "lr": t.lr,
+                               "grad": t.grad is not None})
+        if t.grad is not None:
+            arrays[f"t{i}_grad"] = t.grad
         arrays.update({f"t{i}_alpha": t.alpha, f"t{i}_beta": t.beta, f"t{i}_loss": t.loss, f"t{i}_epochs": t.epoch_ends})
         if t.step_numbers is not None:
             arrays[f"t{i}_steps"] = t.step_numbers
@@ -246,11 +250,13 @@ def load(path: Path) -> Landscape:
         head = json.loads(str(z["head"]))
         traces = [
             Trace(alpha=z[f"t{i}_alpha"], beta=z[f"t{i}_beta"], loss=z[f"t{i}_loss"], epoch_ends=z[f"t{i}_epochs"],
-                  diverged_at=int(t["diverged_at"]), step_numbers=z[f"t{i}_steps"] if t.get("step_numbers") else None)
+                  diverged_at=int(t["diverged_at"]), step_numbers=z[f"t{i}_steps"] if t.get("step_numbers") else None,
+                  lr=None if t.get("lr") is None else float(t["lr"]), grad=z[f"t{i}_grad"] if t.get("grad") else None)
             for i, t in enumerate(head["traces"])
         ]
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
-                         axis_labels=tuple(head["axis_labels"]), loss_name=head["loss_name"], epochs=int(head["epochs"]))
+                         axis_labels=tuple(head["axis_labels"]), loss_name=head["loss_name"], epochs=int(head["epochs"]),
+                         minima=z["minima"].reshape(-1, 2))
 
 
 def check_fits(landscape: Landscape, scene) -> None:
@@ -258,7 +264,9 @@ def check_fits(landscape: Landscape, scene) -> None:
     la, lb = landscape.alphas, landscape.betas
     if la.ndim != 1 or lb.ndim != 1 or landscape.loss.shape != (lb.size, la.size) or min(la.size, lb.size) < 2:
         raise ValueError(f"a grid of {landscape.loss.shape} for axes of {la.shape} and {lb.shape}")
-    if scene.grid.fit == "path" and landscape.loss.shape != scene.grid.shape():
+    if getattr(scene, "surface", None) is not None:
+        pass  # a surface's grid is its domain, grown or not
+    elif scene.grid.fit == "path" and landscape.loss.shape != scene.grid.shape():
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
     if scene.grid.fit == "fixed" and landscape.loss.shape != scene.grid.shape():
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
@@ -274,6 +282,8 @@ def check_fits(landscape: Landscape, scene) -> None:
             raise ValueError("a divergence mark outside the path")
         if t.step_numbers is not None and t.step_numbers.shape != n:
             raise ValueError("step numbers of another length than the path")
+        if t.grad is not None and t.grad.shape != (n[0], 2):
+            raise ValueError("gradients of another length than the path")
 
 
 def path_for(scene, folder: Path | str) -> Path:

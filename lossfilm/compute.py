@@ -56,6 +56,10 @@ def preflight(scene: Scene) -> None:
     scene's init), takes the data and gives an output that fits the targets for the loss (a callable
     loss returns a finite scalar), the class labels are in range, every run's optimizer and scheduler
     can be built, and every path from outside fits the model. A SceneError names the part."""
+    if scene.surface is not None:
+        from .descent import check
+
+        return check(scene)
     model = build_model(scene).eval()
     loss = losses.get(scene.loss)
     for split, xb, yb, y_all in _samples(scene):
@@ -104,6 +108,7 @@ class Recorded(NamedTuple):
     diverged_at: int
     model: nn.Module  # as trained: its buffers (BatchNorm statistics) belong to the final point
     step_numbers: np.ndarray | None = None  # a path from outside: the training step of each row
+    lr: float | None = None  # the optimizer's lr at the start
 
 
 def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None) -> Recorded:
@@ -146,6 +151,7 @@ def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Re
     space = ParamSpace(model)
     loss = losses.get(scene.loss)
     opt = optimizers.make(run, model.parameters())
+    lr = float(opt.param_groups[0]["lr"]) if "lr" in opt.param_groups[0] else None
     schedule = optimizers.scheduler(run, opt)
     gen = torch.Generator().manual_seed(scene.seed)
     steps = run.epochs * steps_per_epoch(scene, run)
@@ -180,7 +186,7 @@ def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Re
         epoch_ends.append(kept - 1)
         if schedule is not None and run.scheduler_every == "epoch":
             schedule.step()
-    return Recorded(thetas[:kept], np.asarray(epoch_ends, dtype=np.int64), diverged_at, model)
+    return Recorded(thetas[:kept], np.asarray(epoch_ends, dtype=np.int64), diverged_at, model, None, lr)
 
 
 def _records(rows: int, size: int, memory_mb: float) -> np.ndarray:
@@ -284,6 +290,11 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
     torch (and the C kernel) use the thread budget's cores (lossfilm.threads), asked afresh for each
     stage (other work may start or stop meanwhile) and restored afterwards.
     """
+    if scene.surface is not None:  # an exact surface: no data, model or plane
+        from .descent import landscape
+
+        with torch_threads(1):  # two numbers per step: more threads only cost
+            return landscape(scene, progress)
     loss = losses.get(scene.loss)
     records = []
     for i, run in enumerate(scene.runs):
@@ -314,7 +325,7 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     for record in records:
         alpha, beta = project(record.thetas, theta0, d1, d2, scene.memory_mb)
         traces.append(Trace(alpha, beta, evaluator(record.thetas), record.epoch_ends, record.diverged_at,
-                            record.step_numbers))
+                            record.step_numbers, record.lr))
     alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
     tick = progress("surface", alphas.size * betas.size) if progress else None
     job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, *source,

@@ -4,7 +4,7 @@ Kept free of torch so that painting processes start quickly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,8 @@ class Trace:
     epoch_ends: np.ndarray  # trace index at which each epoch ends
     diverged_at: int = -1  # trace index of the last finite point when the run diverged, else -1
     step_numbers: np.ndarray | None = None  # the training step of each index, when not the index itself
+    lr: float | None = None  # the learning rate the run used (the chosen one, when it was tuned)
+    grad: np.ndarray | None = None  # (N, 2) the gradient at every point, on a surface (for its arrows)
 
     def step_at(self, index: int) -> int:
         """The training step the viewer is told for trace index ``index``."""
@@ -44,3 +46,4 @@ class Landscape:
     axis_labels: tuple[str, str]
     loss_name: str
     epochs: int
+    minima: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (k, 2) known minima (surfaces)

@@ -108,6 +108,41 @@ def _decimate(n: int, count: int, keep: int = 0) -> np.ndarray:
     return np.unique(np.concatenate([[0], idx, [n - 1]]))
 
 
+LOG_DECADES = 6.0  # the depth a log z axis shows
+MAX_FACET_SCALE = 2.5  # a rippled surface may take this many times the preset's facets
+
+
+def facets(z: np.ndarray, preset: int) -> int:
+    """Quads per axis for the drawn surface: the preset's, or more for a rippled surface (Rastrigin's
+    egg box), so that each bump keeps about six facets across instead of turning into spikes."""
+    def bumps(v: np.ndarray) -> int:  # local extrema along a line
+        d = np.diff(v)
+        return int(np.count_nonzero(np.diff(np.sign(d[d != 0])) != 0))
+
+    rows, cols = z.shape
+    most = max(max(bumps(z[i]) for i in (rows // 4, rows // 2, 3 * rows // 4)),
+               max(bumps(z[:, j]) for j in (cols // 4, cols // 2, 3 * cols // 4)))
+    return int(np.clip(6 * most, preset, MAX_FACET_SCALE * preset))
+
+
+def smoothed(z: np.ndarray, rows_per_facet: float, cols_per_facet: float) -> np.ndarray:
+    """``z`` averaged over one facet's width around each point before the facets sample it: a trench
+    narrower than a facet (Rosenbrock's valley in log z) then reads as a channel, not as a row of teeth.
+    Smooth parts of a surface are unchanged (an average of a plane is the plane)."""
+    def box(a: np.ndarray, width: int, axis: int) -> np.ndarray:
+        if width < 2:
+            return a
+        half = width // 2
+        pad = [(0, 0)] * a.ndim
+        pad[axis] = (half, width - 1 - half)
+        c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis)
+        c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
+        n = a.shape[axis]
+        return (np.take(c, np.arange(width, width + n), axis=axis) - np.take(c, np.arange(n), axis=axis)) / width
+
+    return box(box(z, int(round(rows_per_facet)), 0), int(round(cols_per_facet)), 1)
+
+
 def bilinear(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """z[i, j] sampled at (xs[j], ys[i]), interpolated at points (x, y); points are clamped to the grid."""
     j = np.clip(np.searchsorted(xs, x) - 1, 0, len(xs) - 2)
@@ -276,7 +311,8 @@ class LossCurve:
         healthy = [t for t in landscape.traces if t.diverged_at < 0] or landscape.traces
         losses = [t.loss[np.isfinite(t.loss)] for t in healthy]
         values = np.concatenate([v for v in losses if v.size]) if any(v.size for v in losses) else np.ones(1)
-        log = style.loss_curve_log and (values > 0).all()
+        # A log z axis means the loss spans decades: the inset follows it.
+        log = (style.loss_curve_log or style.zscale == "log") and (values > 0).all()
         lo, hi = float(values.min()), float(values.max())
         if hi <= lo:
             hi = lo + 1.0
@@ -391,11 +427,14 @@ class Painter:
         if self.zlog:  # heights, colours, ticks and the path all live in log10 units
             z = log_heights(z)
         zlo, zhi = robust_range(z)
+        if self.zlog:  # a minimum of exactly 0 is a needle to -inf in log z: show LOG_DECADES below the top
+            zlo = max(zlo, zhi - LOG_DECADES)
         zc = np.clip(np.where(np.isfinite(z), z, zhi), zlo, zhi)
         lowest = np.unravel_index(np.argmin(zc), zc.shape)
-        ri = _decimate(len(ys), look.surface_quads, lowest[0])
-        ci = _decimate(len(xs), look.surface_quads, lowest[1])
-        xd, yd, zd = xs[ci], ys[ri], zc[np.ix_(ri, ci)]
+        quads = facets(zc, look.surface_quads)
+        ri = _decimate(len(ys), quads, lowest[0])
+        ci = _decimate(len(xs), quads, lowest[1])
+        xd, yd, zd = xs[ci], ys[ri], smoothed(zc, len(ys) / len(ri), len(xs) / len(ci))[np.ix_(ri, ci)]
         floor = zlo - 0.32 * (zhi - zlo)
         self.floor = floor
         zlim = (floor, zhi + 2 * LIFT * (zhi - zlo))
@@ -422,6 +461,7 @@ class Painter:
         # Per run: shadow, ghost (hidden stretches), path, start and current markers.
         self.norm, self.cmap = norm, cmap
         self.runs = []
+        self._lift = LIFT * (zhi - zlo)
         for trace, color in zip(landscape.traces, frame_plan.colors):
             x, y = trace.alpha, trace.beta
             zs = self.field.height(x, y) + LIFT * (zhi - zlo)
@@ -438,11 +478,71 @@ class Painter:
                             zorder=6, ls="")
             self.runs.append((trace, np.stack([x, y, zs], 1), shadow, ghost, line, head))
 
+        self._minima(landscape, zhi - zlo)
+        self.arrows = self._arrow_artists(style)
         # Zoomed or focused, the picture may reach past the axes' box: the frame's edge is the limit.
         for artist in ax.get_children():
             artist.set_clip_on(False)
         self._overlay(landscape, style)
         self._fit()
+
+    def _minima(self, landscape: Landscape, zspan: float) -> None:
+        """The surface's known minima as small stars, on the surface and on the floor map."""
+        m = landscape.minima
+        if not len(m):
+            return
+        inside = self.field.covers(np.column_stack([m, np.zeros(len(m))]))
+        m = m[inside]
+        zs = self.field.height(m[:, 0], m[:, 1]) + LIFT * zspan
+        star = dict(marker="*", ms=11, color="#ffd166", mec=self.theme["bg"], mew=0.8, ls="")
+        self.ax.plot(m[:, 0], m[:, 1], zs, zorder=4.5, **star)
+        self.ax.plot(m[:, 0], m[:, 1], np.full(len(m), self.floor), zorder=1.5, alpha=0.9, **star)
+
+    ARROW = 0.16  # an arrow's length, as a share of the map's larger side
+
+    def _arrow_artists(self, style: Style) -> list:
+        """Per run: (kind, artist) for the gradient and velocity arrows the style asks for."""
+        out = []
+        for trace, color in zip(self.landscape.traces, self.plan.colors):
+            kinds = [k for k, on in (("gradient", style.gradient_arrows and trace.grad is not None),
+                                     ("velocity", style.velocity_arrows)) if on]
+            for kind in kinds:
+                line, = self.ax.plot([], [], [], color=self.theme["fg"] if kind == "gradient" else color, lw=2.4,
+                                     ls="-" if kind == "gradient" else (0, (1, 1)), zorder=6.5, solid_capstyle="round")
+                out.append((trace, kind, line))
+        return out
+
+    def _arrow(self, start: np.ndarray, direction: np.ndarray, length: float) -> np.ndarray:
+        """Points of an arrow on the surface: shaft and two barbs, NaN-separated, in data units."""
+        d = direction / (np.hypot(*direction) or 1.0)
+        tip = start[:2] + length * d
+        barbs = [tip - 0.35 * length * (np.array([[c, -s_], [s_, c]]) @ d)
+                 for c, s_ in ((np.cos(0.45), np.sin(0.45)), (np.cos(-0.45), np.sin(-0.45)))]
+        xy = np.array([start[:2], tip, [np.nan, np.nan], barbs[0], tip, [np.nan, np.nan], barbs[1], tip])
+        z = self.field.height(np.nan_to_num(xy[:, 0]), np.nan_to_num(xy[:, 1])) + self._lift
+        z[np.isnan(xy[:, 0])] = np.nan
+        return np.column_stack([xy, z])
+
+    def _update_arrows(self, i: int) -> None:
+        span = max(self.field.span[0], self.field.span[1]) * self.ARROW
+        for trace, kind, line in self.arrows:
+            k = self.landscape.traces.index(trace)
+            s = int(self.plan.steps[i, k])
+            here = np.array([trace.alpha[s], trace.beta[s]])
+            if kind == "gradient":
+                direction, length = -trace.grad[s], span
+            else:  # the step just taken, its length relative to the run's longest step
+                prev = max(s - 1, 0)
+                direction = here - np.array([trace.alpha[prev], trace.beta[prev]])
+                steps = np.hypot(np.diff(trace.alpha), np.diff(trace.beta))
+                longest = float(np.nanmax(steps)) if steps.size else 0.0
+                length = span * (np.hypot(*direction) / longest if longest > 0 else 0.0)
+            if not np.isfinite(direction).all() or np.hypot(*direction) == 0 or not self.field.covers(
+                    np.array([[*here, 0.0]]))[0]:
+                line.set_data_3d([], [], [])
+                continue
+            pts = self._arrow(here, direction, max(length, 0.25 * span) if kind == "velocity" else length)
+            line.set_data_3d(pts[:, 0], pts[:, 1], pts[:, 2])
 
     def _style_axes(self, landscape: Landscape) -> None:
         self.ax.set_axis_off()
@@ -506,8 +606,12 @@ class Painter:
         X, Y = np.meshgrid(f.xs, f.ys)
         self.axes.update(azimuth, elevation)
         labels = np.array([p for p, _ in self.axes.labels], dtype=float).reshape(-1, 3)
-        # Label anchors count, their ink does not: the free band keeps a text line's margin for that.
+        # Label anchors count, their ink does not: the free band keeps a text line's margin for that. The
+        # z axis's name (the last label) is the exception: a long name would reach past that margin.
         half = np.zeros((len(labels), 2))
+        if len(labels):
+            name = self.axes.labels[-1][1]
+            half[-1] = (name.width / 2, name.height / 2)
         pts = np.concatenate([np.column_stack([X.ravel(), Y.ravel(), f.z.ravel()]),
                               np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, self.floor)]), labels])
         px_, py_, _ = proj3d.proj_transform(pts[:, 0], pts[:, 1], pts[:, 2], self.ax.get_proj())
@@ -668,6 +772,8 @@ class Painter:
             head.set_markerfacecolor(self.theme["bg"] if left and not diverged else head.get_color())
             if self._run_lines:
                 self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.plan.loss_label} {loss_text(trace, s)}"
+        if self.arrows:
+            self._update_arrows(i)
         if self.curve:
             self.curve.update(plan.steps[i])
         self.canvas.draw()

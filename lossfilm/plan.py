@@ -125,6 +125,8 @@ def loss_label(scene) -> str:
     cross-entropy" (the split it is evaluated on, then the loss's human name)."""
     if scene.style.loss_label:
         return scene.style.loss_label
+    if scene.surface is not None:
+        return "f(x, y)"
     from .losses import display_name
 
     name = HUMAN_LOSSES.get(scene.loss, None) if isinstance(scene.loss, str) else None

@@ -14,6 +14,12 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .errors import SceneError
+from .optimizers import OPTIMIZERS
+
+TUNE = "tune"  # Run(lr="tune"): a seeded search for the lr that ends lowest (surfaces)
+# lr="tune" tries these: log-spaced, two per decade, the same for every run and every machine.
+TUNE_LRS = tuple(float(v) for v in np.geomspace(1e-5, 1.0, 11))
+SURFACE_STEPS = 300  # a run's steps on a surface unless it says
 
 DEVICES = ("cpu", "cuda", "auto")  # where the grid is evaluated: "auto" takes a GPU when torch sees one
 
@@ -165,10 +171,12 @@ class Run:
     scheduler: Callable[[Any], Any] | None = None  # optimizer -> a torch LR scheduler
     scheduler_every: str = "epoch"  # when scheduler.step() is called: each "epoch" or each "step"
     clip_grad_norm: float | None = None  # gradients clipped to this total norm before each step
+    # On a surface (Scene(surface=...)): optimizer steps, the run's own start, seeded gradient noise.
+    steps: int | None = None
+    start: tuple[float, float] | None = None
+    noise: float = 0.0
 
     def __post_init__(self) -> None:
-        from .optimizers import OPTIMIZERS
-
         if isinstance(self.optimizer, str):
             if self.optimizer.lower() not in OPTIMIZERS:
                 raise SceneError("run.optimizer", "one of " + ", ".join(OPTIMIZERS) + ", a torch.optim.Optimizer "
@@ -177,7 +185,11 @@ class Run:
         elif not callable(self.optimizer):
             raise SceneError("run.optimizer", "a name, a torch.optim.Optimizer class or a factory taking the "
                                               "parameters", self.optimizer)
-        object.__setattr__(self, "lr", _number(self.lr, "run.lr", positive=True))
+        if self.lr != TUNE:
+            object.__setattr__(self, "lr", _number(self.lr, "run.lr", positive=True))
+        if self.steps is not None:
+            object.__setattr__(self, "steps", _integer(self.steps, "run.steps", minimum=1))
+        object.__setattr__(self, "noise", _number(self.noise, "run.noise", minimum=0))
         object.__setattr__(self, "epochs", _integer(self.epochs, "run.epochs", minimum=0))
         object.__setattr__(self, "batch_size", _integer(self.batch_size, "run.batch_size", minimum=1))
         if not isinstance(self.options, Mapping):
@@ -195,11 +207,16 @@ class Run:
 
     @property
     def name(self) -> str:
+        """The label, else the optimizer's name and the option that tells it apart (SGD + momentum 0.9)."""
         if self.label:
             return self.label
         if isinstance(self.optimizer, str):
-            return self.optimizer.upper()
-        return getattr(self.optimizer, "__name__", type(self.optimizer).__name__)
+            name = self.optimizer.upper() if self.optimizer == "sgd" else OPTIMIZERS[self.optimizer]
+        else:
+            name = getattr(self.optimizer, "__name__", type(self.optimizer).__name__)
+        if self.options.get("momentum"):
+            name += f" + {'Nesterov ' if self.options.get('nesterov') else ''}momentum {self.options['momentum']:g}"
+        return name
 
 
 class Plane:
@@ -482,9 +499,13 @@ class Style:
     subtitle: str | None = None
     floor: bool = True  # the floor map with each path's shadow
     hud: bool = True  # epoch / step / loss text
-    loss_curve: bool = True  # an inset of loss against step growing with the paths (wide frames)
+    loss_curve: bool = True  # an inset of loss against step growing with the paths 
     loss_curve_log: bool = False
     colorbar: bool = False
+    # Teaching overlays at each run's current point, on a surface: the downhill gradient's direction,
+    # and the step the optimizer takes (its velocity, for momentum methods).
+    gradient_arrows: bool = False
+    velocity_arrows: bool = False
     zscale: str = "linear"  # "log" for surfaces whose values span decades
     z_label: str | None = None  # the z axis's name (default: the loss's, e.g. "test MSE")
     loss_label: str | None = None  # the loss's name in the HUD, inset and colour bar (default e.g. "test MSE")
@@ -494,7 +515,7 @@ class Style:
             raise SceneError("style.theme", "'dark' or 'light'", self.theme)
         if self.zscale not in ("linear", "log"):
             raise SceneError("style.zscale", "'linear' or 'log'", self.zscale)
-        for name in ("floor", "hud", "loss_curve", "loss_curve_log", "colorbar"):
+        for name in ("floor", "hud", "loss_curve", "loss_curve_log", "colorbar", "gradient_arrows", "velocity_arrows"):
             if not isinstance(getattr(self, name), bool):
                 raise SceneError(f"style.{name}", "True or False", getattr(self, name))
         _text(self.title, "style.title")
@@ -523,8 +544,8 @@ class Scene:
     NOT_NUMBERS = ("name", "camera", "style", "duration", "fps", "device")
 
     name: str
-    data: Any  # Data, (x, y), a torch Dataset or DataLoader: see as_data
-    model: Callable[[], Any]
+    data: Any = None  # Data, (x, y), a torch Dataset or DataLoader: see as_data
+    model: Callable[[], Any] | None = None
     runs: tuple[Run, ...] | None = None  # default: one Run() when there are no paths from outside
     plane: Plane | None = None
     grid: Grid = Grid()
@@ -540,12 +561,26 @@ class Scene:
     device: str = "cpu"
     paths: tuple = ()  # Trajectory objects: training done elsewhere (record, checkpoints, Lightning)
     eval_batches: int | None = None  # with a DataLoader: evaluate the loss on its first this many batches
+    # A textbook surface instead of data, model and plane (lossfilm.surfaces), and where its runs start.
+    surface: Any = None
+    start: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.name):
             raise SceneError("name", "a file-name-safe name (letters, digits, _ . -)", self.name)
         if len(self.name) > MAX_NAME:  # room for ".name-master.<pid>.part.mp4" within a file name's 255 bytes
             raise SceneError("name", f"a name of at most {MAX_NAME} characters", f"{len(self.name)} characters")
+        if self.surface is not None:
+            self._check_surface()
+            return
+        if self.start is not None:
+            raise SceneError("start", "no start without a surface (a network starts from its model's weights, "
+                                      "or init=)", self.start)
+        for run in (self.runs if isinstance(self.runs, (tuple, list)) else [self.runs]):
+            if isinstance(run, Run) and (run.lr == TUNE or run.steps is not None or run.start is not None
+                                         or run.noise):
+                raise SceneError("runs", "lr='tune', steps=, start= and noise= on a surface only "
+                                         "(a network's run counts epochs)", run)
         if self.eval_batches is not None:
             _integer(self.eval_batches, "eval_batches", minimum=1)
         object.__setattr__(self, "data", as_data(self.data, self.eval_batches))
@@ -591,3 +626,46 @@ class Scene:
         if rows * cols * GRID_BYTES_PER_POINT > self.memory_mb * 2**20:
             raise SceneError("grid", f"at most {int(self.memory_mb * 2**20 // GRID_BYTES_PER_POINT)} points for "
                                      f"memory_mb={self.memory_mb:g} (a larger step, or raise memory_mb)", rows * cols)
+
+    def _check_surface(self) -> None:
+        """A surface scene: a surface, its start and the runs; no data, model or plane."""
+        from .surfaces import Surface, get
+
+        surface = get(self.surface) if isinstance(self.surface, str) else self.surface
+        if not isinstance(surface, Surface):
+            raise SceneError("surface", "a lossfilm surface (surfaces.rosenbrock(), surfaces.function(f, domain)) "
+                                        "or a surface's name", self.surface)
+        object.__setattr__(self, "surface", surface)
+        for part in ("data", "model", "plane", "paths"):
+            if getattr(self, part) not in (None, ()):
+                raise SceneError(part, f"no {part} with a surface: the surface is the loss", type(getattr(self, part)).__name__)
+        start = self.start if self.start is not None else surface.start
+        if start is None and not all(isinstance(r, Run) and r.start is not None for r in (self.runs or ())):
+            raise SceneError("start", "an (x, y) start for the runs (Scene(start=...), Run(start=...))", None)
+        if start is not None:
+            object.__setattr__(self, "start", surface.check_start(start, "start"))
+        runs = self.runs if self.runs is not None else (Run(),)
+        runs = (runs,) if isinstance(runs, Run) else tuple(runs)
+        if not runs or not all(isinstance(r, Run) for r in runs):
+            raise SceneError("runs", "one or more lossfilm Run objects", self.runs)
+        for k, run in enumerate(runs):
+            if run.start is not None:
+                object.__setattr__(run, "start", surface.check_start(run.start, f"runs[{k}].start"))
+            if run.scheduler_every == "epoch" and run.scheduler is not None:
+                raise SceneError(f"runs[{k}].scheduler_every", "'step' on a surface (there are no epochs)", "epoch")
+        object.__setattr__(self, "runs", runs)
+        _integer(self.seed, "seed", minimum=0)
+        object.__setattr__(self, "duration", _number(self.duration, "duration", positive=True))
+        if self.fps is not None:
+            _integer(self.fps, "fps", minimum=1)
+        object.__setattr__(self, "memory_mb", _number(self.memory_mb, "memory_mb", positive=True))
+        if self.device not in DEVICES:
+            raise SceneError("device", "'cpu', 'cuda' or 'auto'", self.device)
+
+    def start_of(self, run: Run) -> tuple[float, float]:
+        """Where a run on the surface starts: its own start, else the scene's, else the surface's."""
+        return run.start if run.start is not None else self.start
+
+    @property
+    def is_surface(self) -> bool:
+        return self.surface is not None

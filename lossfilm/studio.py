@@ -22,7 +22,7 @@ from .executor import local
 from .film import Film, Segments
 from .landscape import Landscape
 from .plan import loss_label, plan, run_looks
-from .scene import Scene
+from .scene import SURFACE_STEPS, TUNE, TUNE_LRS, Scene
 from .segments import Picture
 from .settings import Options, check_size  # noqa: F401 (check_size: part of the API)
 
@@ -37,11 +37,38 @@ class Result:
     cache: str
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Every run and path: {"label", "end": [alpha, beta], "loss", "lr", "steps", "diverged"}.
+    runs: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"scene": self.scene, "outputs": self.outputs, "frames": self.frames, "size": list(self.size),
                 "fps": self.fps, "cache": self.cache,
-                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "notes": self.notes}
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "notes": self.notes,
+                "runs": self.runs}
+
+
+def runs_report(landscape: Landscape, labels: list[str]) -> list[dict]:
+    """Each run's outcome in numbers: where it ended, its final loss (None when not finite), the lr it
+    used (None when unknown: a path from outside), its steps, whether it diverged."""
+    out = []
+    for trace, label in zip(landscape.traces, labels):
+        loss = float(trace.loss[-1])
+        out.append({"label": label, "end": [float(trace.alpha[-1]), float(trace.beta[-1])],
+                    "loss": loss if np.isfinite(loss) else None, "lr": trace.lr,
+                    "steps": trace.step_at(trace.steps), "diverged": bool(trace.diverged_at >= 0)})
+    return out
+
+
+def tuned(scene: Scene, landscape: Landscape, labels: list[str]) -> tuple[list[str], list[str]]:
+    """Labels that show a tuned run's chosen lr, and a note for each."""
+    labels, notes = list(labels), []
+    for k, (run, trace) in enumerate(zip(scene.runs, landscape.traces)):
+        if run.lr == TUNE and trace.lr is not None:  # the trace keeps the chosen lr, in the cache too
+            notes.append(f"run {labels[k]!r}: lr tuned to {trace.lr:.3g}, the lowest final loss "
+                         f"({float(trace.loss[-1]):.4g}) of {len(TUNE_LRS)} lrs from {TUNE_LRS[0]:g} to "
+                         f"{TUNE_LRS[-1]:g} after {run.steps or SURFACE_STEPS} steps")
+            labels[k] = f"{labels[k]} (lr {trace.lr:.2g})"
+    return labels, notes
 
 
 def _bar(enabled: bool):
@@ -191,7 +218,10 @@ def off_the_map(landscape: Landscape, labels: list[str]) -> list[str]:
 
 
 def _style_for(scene: Scene):
-    """The scene's style, its subtitle telling when the loss is on part of the data (eval_batches)."""
+    """The scene's style, its subtitle telling when the loss is on part of the data (eval_batches); a
+    surface's film is titled with the surface's name unless the style has a title."""
+    if scene.surface is not None and scene.style.title is None:
+        return dataclasses.replace(scene.style, title=scene.surface.label)
     if not scene.eval_batches:
         return scene.style
     note = f"loss on the first {scene.eval_batches} batches of the data"
@@ -225,9 +255,11 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
                                              executor)
         job.seconds["compute"] = time.perf_counter() - job.t0
         labels, colors = run_looks(scene)
+        labels, notes = tuned(scene, landscape, labels) if scene.surface is not None else (labels, [])
         frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
         job.film = Film(Picture(landscape, frame_plan, _style_for(scene), settings))
-        job.film.notes += off_the_map(landscape, labels)
+        job.film.notes += notes + off_the_map(landscape, labels)
+        job.runs = runs_report(landscape, labels)
         job.frames, job.size, job.fps = settings.frames, settings.size, settings.fps
         if segmented:
             job.segments = job.film.submit_segments(jobs, executor, bar)
@@ -255,6 +287,7 @@ class _Render:
     size: tuple[int, int] = (0, 0)
     fps: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    runs: list[dict] = field(default_factory=list)
 
     def finish(self) -> Result:
         try:
@@ -267,7 +300,7 @@ class _Render:
         self.close_bar()
         self.seconds["total"] = time.perf_counter() - self.t0
         return Result(scene=self.name, outputs=self.outputs, frames=self.frames, size=self.size, fps=self.fps,
-                      cache=self.cache, notes=self.film.notes, seconds=dict(self.seconds))
+                      cache=self.cache, notes=self.film.notes, seconds=dict(self.seconds), runs=self.runs)
 
     def cancel(self) -> None:
         """Forget the segments (their files are removed; the workers' pool is the caller's to stop)."""

@@ -42,6 +42,8 @@ ALTERNATIVES = {
     "paths": lambda s: (__import__("lossfilm").Trajectory(np.zeros((3, 2), np.float32), ("0.weight", "2.weight"),
                                                          ((1, 1), (1, 1))),),
     "eval_batches": lambda s: 2,
+    "surface": lambda s: __import__("lossfilm").surfaces.rosenbrock(b=50.0),
+    "start": lambda s: (0.5, 0.5),
 }
 
 
@@ -52,7 +54,13 @@ def _loader_base(s):
     return dataclasses.replace(s, data=torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=100))
 
 
-BASES = {"eval_batches": _loader_base}  # fields that only mean something with other fields
+def _surface_base(s):
+    from lossfilm import surfaces
+
+    return Scene(name="s", surface=surfaces.rosenbrock(), start=(-1.0, 1.0), runs=[Run("adam", lr=0.05, steps=20)])
+
+
+BASES = {"eval_batches": _loader_base, "surface": _surface_base, "start": _surface_base}  # fields that only mean something with other fields
 IRRELEVANT = {
     "name": "another_name", "camera": Camera(turns=2), "style": Style(theme="light"), "duration": 3.0,
     "fps": 12, "device": "auto",

@@ -18,7 +18,9 @@ numbers = st.floats(allow_nan=True, allow_infinity=True, width=64)
 @given(lr=st.one_of(numbers, anything))
 def test_run_lr_is_accepted_iff_a_positive_finite_number(lr):
     ok = (isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0)
-    if ok:
+    if lr == "tune":  # the lr search (surfaces)
+        assert Run(lr=lr).lr == "tune"
+    elif ok:
         assert Run(lr=lr).lr == float(lr)
     else:
         with pytest.raises(SceneError, match=r"^run\.lr: expected"):
