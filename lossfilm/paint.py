@@ -21,7 +21,9 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.path import Path
 from mpl_toolkits.mplot3d import proj3d
+from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
 from .landscape import Landscape
 from .layout import POINTS, free_band, layout
@@ -193,6 +195,41 @@ class HeightField:
         surface = self.height(data[..., 0], data[..., 1])
         below = data[..., 2] < surface - 0.004 * self.span[2]
         return (inside & below).any(axis=1)
+
+
+class FastSurface(Poly3DCollection):
+    """plot_surface's quads, depth-sorted each frame into Path objects made once.
+
+    Poly3DCollection builds a new Path for every quad in every frame, a third of a 54 x 54 surface's
+    cost. Here each Path is a view into one (N, 5, 2) buffer that the projection overwrites in place;
+    the sort (mean view depth, farthest first) and the colours are matplotlib's own.
+    """
+
+    @classmethod
+    def adopt(cls, surface: Poly3DCollection) -> "FastSurface":
+        """Turn plot_surface's collection into this class in place (its artist, colours and place in
+        the axes stay): only the per-frame projection changes."""
+        faces = np.asarray(surface._faces, float)  # (N, 4, 3): every quad of a surface has four corners
+        surface.__class__ = cls
+        n = len(faces)
+        surface._corners = np.concatenate([faces.reshape(-1, 3).T, np.ones((1, 4 * n))])
+        surface._colors3d = np.asarray(surface._facecolor3d)
+        surface._xy = np.zeros((n, 5, 2))
+        codes = np.array([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], Path.code_type)
+        surface._fixed_paths = [Path(surface._xy[k], codes) for k in range(n)]
+        return surface
+
+    def do_3d_projection(self):
+        v = self.axes.M @ self._corners
+        xyz = (v[:3] / v[3]).T.reshape(-1, 4, 3)
+        depth = xyz[..., 2]
+        order = np.argsort(depth.mean(1))[::-1]
+        self._xy[:, :4] = xyz[order, :, :2]
+        self._xy[:, 4] = self._xy[:, 0]
+        self._paths = self._fixed_paths
+        self._facecolors2d = self._colors3d[order] if len(self._colors3d) == len(order) else self._colors3d
+        self._edgecolors2d = self._facecolors2d
+        return float(depth.min())
 
 
 def _tick_label(value: float) -> str:
@@ -450,8 +487,8 @@ class Painter:
         colors = light.shade(zd, cmap=cmap, norm=norm, blend_mode="soft",
                              vert_exag=BOX_ASPECT[2] / self.field.span[2],
                              dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
-        ax.plot_surface(X, Y, zd, facecolors=colors, rstride=1, cstride=1, linewidth=0,
-                        antialiased=False, shade=False, zorder=2)
+        FastSurface.adopt(ax.plot_surface(X, Y, zd, facecolors=colors, rstride=1, cstride=1, linewidth=0,
+                                          antialiased=False, shade=False, zorder=2))
 
         ax.set_xlim(xd[0], xd[-1])
         ax.set_ylim(yd[0], yd[-1])
@@ -758,6 +795,7 @@ class Painter:
             shown[~vis_v] = np.nan
             ghosted[~gho_v] = np.nan
             line.set_data_3d(shown[:, 0], shown[:, 1], shown[:, 2])
+            ghost.set_visible(bool(gho_v.any()))  # an empty line still costs a draw
             ghost.set_data_3d(ghosted[:, 0], ghosted[:, 1], ghosted[:, 2])
             shadow.set_data_3d(p[:, 0], p[:, 1], np.full(len(p), self.floor))
             drawn = np.nonzero(np.isfinite(p[:, 0]))[0]

@@ -15,11 +15,14 @@ from matplotlib.font_manager import FontProperties
 class Sprite:
     """Straight-alpha RGBA ink with its anchor: pixel (ax, ay) of the sprite is the text's reference point."""
 
-    __slots__ = ("rgb", "alpha", "ax", "ay", "width", "height", "ink")
+    __slots__ = ("rgb", "alpha", "ax", "ay", "width", "height", "ink", "_ink", "_keep")
 
     def __init__(self, rgba: np.ndarray, ax: float, ay: float):
         self.rgb = rgba[..., :3].astype(np.float32)
         self.alpha = rgba[..., 3:].astype(np.float32) / 255.0
+        # Premultiplied once (with the rounding's half): a paste is then one multiply-add per channel.
+        self._ink = self.rgb * self.alpha + 0.5
+        self._keep = 1.0 - self.alpha
         self.ax, self.ay = ax, ay
         self.height, self.width = rgba.shape[:2]
         rows, cols = np.nonzero(rgba[..., 3] > 0)
@@ -42,8 +45,7 @@ class Sprite:
             return
         sx, sy = slice(fx0 - x0, fx1 - x0), slice(fy0 - y0, fy1 - y0)
         below = frame[fy0:fy1, fx0:fx1, :3]
-        a = self.alpha[sy, sx]
-        below[...] = (self.rgb[sy, sx] * a + below * (1.0 - a) + 0.5).astype(np.uint8)
+        below[...] = (below * self._keep[sy, sx] + self._ink[sy, sx]).astype(np.uint8)
 
 
 def _rasterise(text: str, prop: FontProperties, color, dpi: float) -> tuple[np.ndarray, float, float]:
@@ -99,6 +101,7 @@ class MonoLine:
 
         self.prop = FontProperties(size=size, family=family)
         self.color, self.dpi = color, dpi
+        self._rgb = np.array(to_rgba(color)[:3], np.float32) * 255.0  # glyph ink is this colour, straight alpha
         font = get_font(findfont(self.prop))
         font.set_size(size, dpi)
         self.advance = font.load_char(ord("0")).horiAdvance / 64.0  # the same for every glyph
@@ -109,12 +112,33 @@ class MonoLine:
         size = self.prop.get_size_in_points() * self.dpi / 72.0
         return x, baseline_y - 0.76 * size, x + len(text.rstrip()) * self.advance, baseline_y + 0.24 * size
 
+    def _glyph(self, ch: str) -> Sprite:
+        glyph = self._glyphs.get(ch)
+        if glyph is None:
+            glyph = self._glyphs[ch] = _cropped(*_rasterise(ch, self.prop, self.color, self.dpi), "left", "baseline")
+        return glyph
+
     def paste(self, frame: np.ndarray, text: str, x: float, baseline_y: float) -> None:
-        """Draw ``text`` with its first pen position at pixel (x, baseline_y), rows from the top."""
-        for i, ch in enumerate(text):
-            if ch == " ":
-                continue
-            glyph = self._glyphs.get(ch)
-            if glyph is None:
-                glyph = self._glyphs[ch] = _cropped(*_rasterise(ch, self.prop, self.color, self.dpi), "left", "baseline")
-            glyph.paste(frame, x + i * self.advance, baseline_y)
+        """Draw ``text`` with its first pen position at pixel (x, baseline_y), rows from the top.
+
+        The glyphs' coverage is gathered into one mask and the line composited once: a glyph at a time
+        cost a frame 2-3 ms for a race's four loss lines."""
+        placed = [(int(round(x + i * self.advance - g.ax)), int(round(baseline_y - g.ay)), g)
+                  for i, ch in enumerate(text) if ch != " " for g in (self._glyph(ch),)]
+        if not placed:
+            return
+        h, w = frame.shape[:2]
+        left = max(min(p[0] for p in placed), 0)
+        top = max(min(p[1] for p in placed), 0)
+        right = min(max(p[0] + p[2].width for p in placed), w)
+        bottom = min(max(p[1] + p[2].height for p in placed), h)
+        if left >= right or top >= bottom:
+            return
+        mask = np.zeros((bottom - top, right - left, 1), np.float32)
+        for gx, gy, g in placed:
+            fx0, fy0, fx1, fy1 = max(gx, left), max(gy, top), min(gx + g.width, right), min(gy + g.height, bottom)
+            if fx0 < fx1 and fy0 < fy1:
+                region = mask[fy0 - top:fy1 - top, fx0 - left:fx1 - left]
+                np.maximum(region, g.alpha[fy0 - gy:fy1 - gy, fx0 - gx:fx1 - gx], out=region)
+        below = frame[top:bottom, left:right, :3]
+        below[...] = (self._rgb * mask + below * (1.0 - mask) + 0.5).astype(np.uint8)
