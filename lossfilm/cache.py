@@ -28,7 +28,7 @@ from .files import write_npz
 from .landscape import Landscape, Trace
 
 # Bump when the file layout changes. Changes to the computation itself are seen through code_digest().
-FORMAT = 3
+FORMAT = 4
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -228,7 +228,7 @@ _recent: list[tuple[object, str]] = []
 
 def save(landscape: Landscape, path: Path) -> None:
     arrays = {"alphas": landscape.alphas, "betas": landscape.betas, "loss": landscape.loss,
-              "minima": landscape.minima}
+              "minima": landscape.minima, **{f"plane_{k}": v for k, v in landscape.plane.items()}}
     head = {"axis_labels": list(landscape.axis_labels), "loss_name": landscape.loss_name,
             "epochs": landscape.epochs, "traces": []}
     for i, t in enumerate(landscape.traces):
@@ -256,7 +256,8 @@ def load(path: Path) -> Landscape:
         ]
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
                          axis_labels=tuple(head["axis_labels"]), loss_name=head["loss_name"], epochs=int(head["epochs"]),
-                         minima=z["minima"].reshape(-1, 2))
+                         minima=z["minima"].reshape(-1, 2),
+                         plane={k[6:]: z[k] for k in z.files if k.startswith("plane_")})
 
 
 def check_fits(landscape: Landscape, scene) -> None:
@@ -270,6 +271,9 @@ def check_fits(landscape: Landscape, scene) -> None:
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
     if scene.grid.fit == "fixed" and landscape.loss.shape != scene.grid.shape():
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
+    if landscape.plane and (set(landscape.plane) != {"theta0", "d1", "d2"}
+                            or len({v.shape for v in landscape.plane.values()}) != 1):
+        raise ValueError("a plane whose centre and directions differ in length")
     if len(landscape.traces) != len(scene.runs) + len(scene.paths):
         raise ValueError(f"{len(landscape.traces)} paths for {len(scene.runs) + len(scene.paths)} runs and paths")
     for t in landscape.traces:

@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     # Only torch-free modules here: bad options and --help are answered before torch is imported.
     from .formats import FORMATS
-    from .settings import DEVICES, QUALITIES, Options
+    from .settings import DEVICES, HTML_JS, QUALITIES, Options
 
     d = Options()
 
@@ -42,6 +42,10 @@ def parser() -> argparse.ArgumentParser:
                    help=f"output formats, any of: {' '.join(FORMATS)} (default: {' '.join(d.formats)})")
     p.add_argument("--max-mb", type=_positive_float, default=d.max_mb, metavar="N",
                    help=f"keep the GIF under N MB by lowering fps, then width, then colours (default: {d.max_mb:g})")
+    p.add_argument("--html-js", default=d.html_js, choices=list(HTML_JS),
+                   help="how the html page gets plotly.js: inline (one self-contained file, works offline; "
+                        "the default), cdn (a small page that loads it from plotly's CDN) or directory "
+                        "(plotly.min.js written beside the page)")
     p.add_argument("--poster-at", type=_non_negative_float, metavar="SECONDS",
                    help="the moment the poster PNG shows (default: the last frame)")
     p.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (overrides the preset)")
@@ -161,7 +165,8 @@ def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     options = Options(quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                       duration=args.duration, size=args.size, max_mb=args.max_mb, poster_at=args.poster_at,
-                      device=args.device, use_cache=not args.no_cache, cache_dir=args.cache_dir).check()
+                      device=args.device, use_cache=not args.no_cache, cache_dir=args.cache_dir,
+                      html_js=args.html_js).check()
     from .executor import default_jobs, local, tune_process
     from .scene_loader import load_scenes
     from .studio import check_output_dir

@@ -336,7 +336,17 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         alphas=alphas, betas=betas, loss=np.concatenate(parts, axis=0), traces=traces,
         axis_labels=tuple(labels), loss_name=loss.name,
         epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
+        plane=plane_vectors(theta0, d1, d2, scene.memory_mb),
     )
+
+
+def plane_vectors(theta0, d1, d2, memory_mb: float) -> dict:
+    """The plane's centre and directions as float32 arrays for the cache and the npz export, or {} when
+    the three would take more than ``memory_mb`` (a large model's film need not carry its weights)."""
+    if 3 * theta0.numel() * 4 > memory_mb * 2**20:
+        return {}
+    return {name: v.detach().cpu().numpy().astype(np.float32) for name, v in
+            (("theta0", theta0), ("d1", d1), ("d2", d2))}
 
 
 def evaluation_data(scene: Scene) -> tuple:

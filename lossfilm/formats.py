@@ -42,6 +42,8 @@ class Format:
         """The HTML element that shows this format in a notebook, if any."""
         if self.how == STREAMED and not self.segmentable:
             return None  # a folder of files
+        if self.mime == "text/html":
+            return "iframe"
         return {"video": "video", "image": "img"}.get(self.mime.partition("/")[0])
 
 
@@ -73,7 +75,8 @@ class Painted(Format):
 class Numbers(Format):
     how = NUMBERS
 
-    def write_numbers(self, landscape, path: Path, settings) -> None:
+    def write_numbers(self, picture, path: Path) -> None:
+        """Write ``path`` from ``picture`` (a segments.Picture: landscape, frame plan, style, settings)."""
         raise NotImplementedError
 
 
@@ -202,6 +205,7 @@ class NPZ(Numbers):
     mime = "application/octet-stream"
 
     def write_numbers(self, picture, path):
+        """``picture``: a segments.Picture (the numbers, the frame plan's labels and colours, the style)."""
         import json
 
         import numpy as np
@@ -212,13 +216,64 @@ class NPZ(Numbers):
         arrays = {"alphas": land.alphas, "betas": land.betas, "loss": land.loss}
         described = {"alphas": "alpha of each grid column", "betas": "beta of each grid row",
                      "loss": "loss[i, j] at (alphas[j], betas[i])"}
+        if len(land.minima):
+            arrays["minima"] = land.minima
+            described["minima"] = "(k, 2) the surface's known minima as (alpha, beta)"
+        for name, v in land.plane.items():
+            arrays[name] = v
+        if land.plane:
+            described.update(theta0="the plane's centre in weight space (the model's parameters, flattened in "
+                                    "named_parameters() order)",
+                             d1="the direction of alpha: a point is theta0 + alpha * d1 + beta * d2",
+                             d2="the direction of beta")
         paths = []
         for i, (t, label, color) in enumerate(zip(land.traces, plan.labels, plan.colors)):
             names = {f"path{i}_alpha": t.alpha, f"path{i}_beta": t.beta, f"path{i}_loss": t.loss,
-                     f"path{i}_step": t.step_numbers if t.step_numbers is not None else np.arange(len(t.alpha)), f"path{i}_epoch_ends": t.epoch_ends}
+                     f"path{i}_step": t.step_numbers if t.step_numbers is not None else np.arange(len(t.alpha)),
+                     f"path{i}_epoch_ends": t.epoch_ends}
             arrays.update(names)
-            paths.append({"label": label, "color": color, "diverged_at": t.diverged_at, "arrays": list(names)})
+            described.update({f"path{i}_alpha": f"alpha of run {label!r} at each recorded step",
+                              f"path{i}_beta": f"beta of run {label!r} at each recorded step",
+                              f"path{i}_loss": f"run {label!r}'s loss at each recorded step",
+                              f"path{i}_step": "the training step of each recorded point",
+                              f"path{i}_epoch_ends": "the index (into the path) at which each epoch ends"})
+            paths.append({"label": label, "color": color, "diverged_at": t.diverged_at, "lr": t.lr,
+                          "arrays": list(names)})
         head = {"axis_labels": list(land.axis_labels), "loss_name": land.loss_name, "arrays": described,
                 "paths": paths}
         arrays["header"] = np.array(json.dumps(head))
         write_npz(path, arrays)
+
+
+@register
+class HTML(Numbers):
+    """An interactive plotly page: turn the surface, hover for (alpha, beta, loss), play the paths.
+    plotly.js is inlined unless ``--html-js cdn`` or ``directory`` says otherwise."""
+
+    name = ext = "html"
+    mime = "text/html"
+
+    def unavailable(self):
+        try:
+            import plotly  # noqa: F401
+        except ImportError:
+            return "needs plotly (pip install -r requirements.txt)"
+        return None
+
+    def write_numbers(self, picture, path):
+        from .page import write_html
+
+        write_html(picture.landscape, picture.plan, picture.style, path, picture.settings.html_js)
+
+
+@register
+class PLY(Numbers):
+    """The surface as a mesh with vertex colours and every path as a polyline, for ParaView and Blender."""
+
+    name = ext = "ply"
+    mime = "application/octet-stream"
+
+    def write_numbers(self, picture, path):
+        from .mesh import write_ply
+
+        write_ply(picture.landscape, picture.plan, picture.style, path)

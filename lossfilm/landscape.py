@@ -47,3 +47,6 @@ class Landscape:
     loss_name: str
     epochs: int
     minima: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (k, 2) known minima (surfaces)
+    # The plane in weight space: its centre and directions ("theta0", "d1", "d2", each (n_params,)),
+    # kept when the three fit the scene's memory_mb; empty on a surface or when they do not fit.
+    plane: dict = field(default_factory=dict)

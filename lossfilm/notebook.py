@@ -6,6 +6,7 @@ nothing here imports IPython.
 from __future__ import annotations
 
 import base64
+import html
 from pathlib import Path
 
 from .formats import FORMATS
@@ -14,7 +15,8 @@ from .formats import FORMATS
 def _shown() -> dict[str, object]:
     """Formats a page can show, moving pictures first, in the format table's order."""
     shown = [f for f in FORMATS.values() if f.inline]
-    return {f.name: f for f in sorted(shown, key=lambda f: f.inline != "video")}
+    order = ("video", "img", "iframe")  # an interactive page only when asked for, or when alone
+    return {f.name: f for f in sorted(shown, key=lambda f: order.index(f.inline))}
 
 
 def _by_suffix(path: Path):
@@ -28,6 +30,9 @@ class Inline:
     def _repr_html_(self) -> str:
         fmt = _by_suffix(self.path)
         tag, mime = fmt.inline, fmt.mime
+        if tag == "iframe":  # the page itself, in a frame of its own (its scripts stay out of the notebook's)
+            page = html.escape(self.path.read_text(encoding="utf-8"), quote=True)
+            return f'<iframe srcdoc="{page}" width="{self.width}" height="{int(self.width * 0.66)}" frameborder="0"></iframe>'
         data = base64.b64encode(self.path.read_bytes()).decode("ascii")
         src = f"data:{mime};base64,{data}"
         if tag == "video":

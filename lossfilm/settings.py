@@ -43,6 +43,7 @@ GIF_BUDGET_MB = 2.0
 # A film longer than this many frames is refused before any work: 10 minutes at 60 fps.
 MAX_FRAMES = 36_000
 DEFAULT_FORMATS = ("mp4", "gif")
+HTML_JS = ("inline", "cdn", "directory")  # the html page's plotly.js: in the page, from plotly's CDN, beside it
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Options:
     use_cache: bool = True
     cache_dir: Path | str = "media/cache"
     progress: bool = False
+    html_js: str = "inline"  # how the html page gets plotly.js: inline, cdn or directory
 
     def check(self) -> "Options":
         """The same options, checked and normalised (formats deduplicated, size as two ints)."""
@@ -117,6 +119,8 @@ class Options:
             raise BadInput(f"duration: expected a positive number of seconds, got {self.duration!r}")
         if self.poster_at is not None and not (_real(self.poster_at) and 0 <= self.poster_at < math.inf):
             raise BadInput(f"poster-at: expected a number of seconds >= 0, got {self.poster_at!r}")
+        if self.html_js not in HTML_JS:
+            raise BadInput(f"html-js: expected one of {', '.join(HTML_JS)}, got {self.html_js!r}")
         size = check_size(self.size) if self.size is not None else None
         return dataclasses.replace(self, formats=formats, size=size)
 
@@ -139,7 +143,8 @@ class Options:
         width, height = self.size if self.size is not None else (preset.width, preset.height)
         return Settings(name=scene.name, quality=self.quality, formats=tuple(self.formats), fps=fps, frames=frames,
                         poster=poster, look=Look(width, height, preset.surface_quads),
-                        x264_preset=preset.x264_preset, max_mb=self.max_mb, out=Path(self.out))
+                        x264_preset=preset.x264_preset, max_mb=self.max_mb, out=Path(self.out),
+                        html_js=self.html_js)
 
 
 def _real(value) -> bool:
@@ -160,6 +165,7 @@ class Settings:
     x264_preset: str
     max_mb: float | None
     out: Path
+    html_js: str = "inline"
 
     @property
     def size(self) -> tuple[int, int]:

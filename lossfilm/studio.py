@@ -132,7 +132,7 @@ def render(scene: Scene, quality: str = Options.quality, formats: Sequence[str] 
            use_cache: bool = Options.use_cache, cache_dir: Path | str = Options.cache_dir,
            progress: bool = Options.progress, size: tuple[int, int] | None = Options.size, jobs: int = Options.jobs,
            executor=None, max_mb: float | None = Options.max_mb, poster_at: float | None = Options.poster_at,
-           device: str | None = Options.device) -> Result:
+           device: str | None = Options.device, html_js: str = Options.html_js) -> Result:
     """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
 
     ``size`` (width, height) overrides the quality preset's frame size. ``jobs`` > 1 paints contiguous
@@ -140,11 +140,12 @@ def render(scene: Scene, quality: str = Options.quality, formats: Sequence[str] 
     ``executor`` (see lossfilm.executor) lends workers already started, e.g. to several renders.
     ``max_mb`` keeps the GIF under that many megabytes (None: no limit); ``Result.notes`` says what gave.
     ``poster_at`` picks the poster PNG's moment in seconds (default: the last frame). ``device``
-    ('cpu', 'cuda' or 'auto') overrides the scene's choice of where the grid is evaluated.
+    ('cpu', 'cuda' or 'auto') overrides the scene's choice of where the grid is evaluated. ``html_js``
+    says how the html page gets plotly.js: "inline" (offline, the default), "cdn" or "directory".
     """
     options = Options(quality=quality, formats=formats, out=out, fps=fps, duration=duration, size=size,
                       jobs=jobs, max_mb=max_mb, poster_at=poster_at, device=device, use_cache=use_cache,
-                      cache_dir=cache_dir, progress=progress).check()
+                      cache_dir=cache_dir, progress=progress, html_js=html_js).check()
     settings = options.resolve(scene)
     preflight(scene, options)
     remote = getattr(executor, "remote", False)

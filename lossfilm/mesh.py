@@ -1,0 +1,94 @@
+"""The surface as a mesh for ParaView and Blender: a PLY file (written by meshio) with the grid's
+rows x cols vertices in the film's colours, its quads as faces, and every path as a polyline of
+two-vertex segments in its run's colour.
+
+z is the loss, or log10 of it when the scene's style has a log z axis, as in the film. Made on the
+client from the computed numbers, never painted.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .landscape import Landscape
+from .plan import FramePlan
+from .scene import Style
+
+
+def _rgb(colors) -> np.ndarray:
+    return np.clip(np.round(np.asarray(colors, np.float64)[..., :3] * 255), 0, 255).astype(np.uint8)
+
+
+def surface_mesh(landscape: Landscape, style: Style) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(points (rows*cols, 3), quads (faces, 4) as vertex indices, colours (rows*cols, 3) uint8).
+
+    Vertex k is grid point (i, j) = divmod(k, cols): (alphas[j], betas[i], loss[i, j]). A quad whose
+    corners are not all finite is left out (a diverged region of the grid is a hole, not a spike)."""
+    import matplotlib
+    from matplotlib.colors import Normalize
+
+    from .paint import THEMES, contrasting, log_heights, robust_range
+
+    rows, cols = landscape.loss.shape
+    z = log_heights(landscape.loss) if style.zscale == "log" else np.asarray(landscape.loss, np.float64)
+    X, Y = np.meshgrid(landscape.alphas, landscape.betas)
+    points = np.stack([X.ravel(), Y.ravel(), z.ravel()], 1)
+    lo, hi = robust_range(z)
+    cmap = contrasting(matplotlib.colormaps[style.cmap], THEMES[style.theme]["bg"])
+    colors = _rgb(cmap(Normalize(lo, hi, clip=True)(np.where(np.isfinite(z), z, hi)).ravel()))
+    k = np.arange(rows * cols).reshape(rows, cols)
+    quads = np.stack([k[:-1, :-1].ravel(), k[:-1, 1:].ravel(), k[1:, 1:].ravel(), k[1:, :-1].ravel()], 1)
+    finite = np.isfinite(points).all(1)
+    quads = quads[finite[quads].all(1)]
+    points[~finite, 2] = 0.0  # a vertex no face uses; PLY has no NaN convention for readers
+    return points, quads, colors
+
+
+def path_lines(landscape: Landscape, plan: FramePlan, style: Style) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(points, segments (n, 2) as indices into points, colours) of every run's path, its finite part."""
+    from matplotlib.colors import to_rgb
+
+    log = style.zscale == "log"
+    points, segments, colors = [], [], []
+    base = 0
+    for trace, color in zip(landscape.traces, plan.colors):
+        loss = np.asarray(trace.loss, np.float64)
+        z = np.log10(np.where(loss > 0, loss, np.nan)) if log else loss
+        p = np.stack([trace.alpha, trace.beta, z], 1).astype(np.float64)
+        finite = np.isfinite(p).all(1)
+        if not finite.all():  # a diverged run: its path up to the last finite point
+            p = p[:int(np.argmin(finite))]
+        n = len(p)
+        points.append(p)
+        colors.append(np.repeat(_rgb([to_rgb(color)]), n, axis=0))
+        if n > 1:
+            segments.append(base + np.stack([np.arange(n - 1), np.arange(1, n)], 1))
+        base += n
+    if not points:
+        return np.zeros((0, 3)), np.zeros((0, 2), np.int32), np.zeros((0, 3), np.uint8)
+    return (np.concatenate(points), np.concatenate(segments) if segments else np.zeros((0, 2), np.int64),
+            np.concatenate(colors))
+
+
+def write_ply(landscape: Landscape, plan: FramePlan, style: Style, path: Path) -> Path:
+    """The surface and the paths in one binary PLY at ``path`` (written under a temporary name first)."""
+    import meshio
+
+    sp, quads, sc = surface_mesh(landscape, style)
+    pp, segments, pc = path_lines(landscape, plan, style)
+    points = np.concatenate([sp, pp]).astype(np.float32)
+    colors = np.concatenate([sc, pc])
+    cells = [("quad", quads.astype(np.int32))]
+    if len(segments):
+        cells.append(("line", (segments + len(sp)).astype(np.int32)))
+    mesh = meshio.Mesh(points, cells, point_data={"red": colors[:, 0], "green": colors[:, 1], "blue": colors[:, 2]})
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.ply")
+    try:
+        meshio.write(tmp, mesh, file_format="ply", binary=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

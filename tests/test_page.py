@@ -1,0 +1,208 @@
+"""The numbers for other tools: the interactive page (checked in a real headless Chromium), the npz
+export and the PLY mesh, all made from the computed numbers."""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lossfilm import cache
+from lossfilm.page import embedded_figure
+from lossfilm.scene_loader import load_scenes
+from lossfilm.studio import render
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def race(cache_dir, tmp_path_factory):
+    """The Rosenbrock race (four runs, log z, known minimum) as html, npz and ply, with -j 2."""
+    scene = load_scenes(ROOT / "scenes" / "rosenbrock_race.py")[0]
+    out = tmp_path_factory.mktemp("race")
+    result = render(scene, quality="low", formats=["mp4", "html", "npz", "ply"], out=out, fps=8, duration=2,
+                    cache_dir=cache_dir, jobs=2)
+    land = cache.load(cache.path_for(scene, cache_dir))
+    return scene, result, land
+
+
+@pytest.fixture(scope="module")
+def article_page(article, cache_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("article")
+    result = render(article, quality="low", formats=["html", "npz"], out=out, fps=8, duration=2,
+                    cache_dir=cache_dir, jobs=1)
+    return result, cache.load(cache.path_for(article, cache_dir))
+
+
+def _figure(result) -> dict:
+    return embedded_figure(Path(result.outputs["html"]).read_text(encoding="utf-8"))
+
+
+def test_the_page_carries_the_landscape(article_page):
+    result, land = article_page
+    fig = _figure(result)
+    surface = fig["data"][0]
+    assert surface["type"] == "surface"
+    assert max(land.loss.shape) <= 160  # the article's grid is small enough to be sent whole
+    np.testing.assert_allclose(surface["x"], land.alphas, rtol=1e-6)
+    np.testing.assert_allclose(surface["y"], land.betas, rtol=1e-6)
+    np.testing.assert_allclose(np.array(surface["z"], float), land.loss, rtol=1e-6)
+    np.testing.assert_allclose(np.array(surface["customdata"], float), land.loss, rtol=1e-6)
+    path = fig["data"][1]
+    t = land.traces[0]
+    assert path["name"] == "SGD" and path["type"] == "scatter3d"
+    np.testing.assert_allclose(path["x"][-1], t.alpha[-1], rtol=1e-6)
+    np.testing.assert_allclose(path["y"][-1], t.beta[-1], rtol=1e-6)
+    step, epoch, loss = path["customdata"][-1]
+    assert step == t.steps and epoch == 25 and loss == pytest.approx(float(t.loss[-1]), rel=1e-6)
+    # Axis titles as in the film; the frames update the path traces only, never resend the surface.
+    scene = fig["layout"]["scene"]
+    assert scene["xaxis"]["title"]["text"] == "w1" and scene["yaxis"]["title"]["text"] == "w2"
+    assert scene["zaxis"]["title"]["text"] == "test MSE"
+    assert fig["frames"] and all(f["traces"] == [1] and [d["type"] for d in f["data"]] == ["scatter3d"]
+                                 for f in fig["frames"])
+    grown = [len(f["data"][0]["x"]) for f in fig["frames"]]
+    assert grown == sorted(grown) and grown[0] < grown[-1]
+
+
+def test_a_race_has_a_path_trace_and_legend_entry_per_run(race):
+    scene, result, land = race
+    fig = _figure(result)
+    paths = [d for d in fig["data"] if d["type"] == "scatter3d" and d.get("mode") == "lines+markers"]
+    assert [p["name"] for p in paths] == ["SGD", "SGD + momentum 0.9", "NAdam", "Adam (lr 1)"]
+    assert all(p.get("showlegend", True) for p in paths)
+    minima = [d for d in fig["data"] if d["name"] == "known minima"]
+    assert len(minima) == 1 and minima[0]["x"] == [1.0] and minima[0]["y"] == [1.0]
+    assert fig["layout"]["scene"]["zaxis"]["title"]["text"].startswith("log10")
+    assert all(f["traces"] == [1, 2, 3, 4] for f in fig["frames"])
+    assert set(result.outputs) == {"mp4", "html", "npz", "ply"}
+
+
+def test_npz_round_trip_equals_the_cached_numbers_exactly(race, article_page):
+    for result, land in ((race[1], race[2]), article_page):
+        with np.load(result.outputs["npz"], allow_pickle=False) as z:
+            head = json.loads(str(z["header"]))
+            for name in ("alphas", "betas", "loss"):
+                np.testing.assert_array_equal(z[name], getattr(land, name))
+            for i, t in enumerate(land.traces):
+                for part in ("alpha", "beta", "loss"):
+                    np.testing.assert_array_equal(z[f"path{i}_{part}"], getattr(t, part))
+                np.testing.assert_array_equal(z[f"path{i}_epoch_ends"], t.epoch_ends)
+            assert set(head["arrays"]) == set(z.files) - {"header"}  # every array is named and described
+    with np.load(race[1].outputs["npz"], allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["minima"], [[1.0, 1.0]])
+        assert "theta0" not in z.files  # a surface has no weight space
+
+
+def test_npz_holds_the_plane_and_it_reproduces_the_grid(article, article_page):
+    """theta0 + alpha d1 + beta d2, put into the article's net by hand (numpy), gives the grid's loss."""
+    result, land = article_page
+    with np.load(result.outputs["npz"], allow_pickle=False) as z:
+        theta0, d1, d2 = z["theta0"], z["d1"], z["d2"]
+        alphas, betas, loss = z["alphas"], z["betas"], z["loss"]
+    assert theta0.shape == d1.shape == d2.shape == (2,)
+    x, y = article.data.x_test.reshape(-1).astype(np.float64), article.data.y_test.reshape(-1).astype(np.float64)
+    for i, j in ((0, 0), (len(betas) // 2, len(alphas) // 3), (len(betas) - 1, len(alphas) - 1)):
+        w1, w2 = theta0 + alphas[j] * d1 + betas[i] * d2
+        mse = np.mean((y - w2 * np.tanh(w1 * x)) ** 2)
+        assert loss[i, j] == pytest.approx(mse, rel=1e-4)
+
+
+def test_the_mesh_has_the_grid_and_the_paths_and_meshio_reads_it(race):
+    import meshio
+
+    scene, result, land = race
+    mesh = meshio.read(result.outputs["ply"])
+    rows, cols = land.loss.shape
+    path_points = sum(len(t.alpha) for t in land.traces)
+    assert len(mesh.points) == rows * cols + path_points
+    quads = mesh.cells_dict["quad"]
+    assert quads.shape == ((rows - 1) * (cols - 1), 4)
+    np.testing.assert_array_equal(quads[0], [0, 1, cols + 1, cols])  # grid point (i, j) is vertex i * cols + j
+    np.testing.assert_allclose(mesh.points[:rows * cols, 0], np.tile(land.alphas, rows), rtol=1e-6)
+    assert land.loss.min() > 0  # the grid misses (1, 1): every height has its logarithm
+    np.testing.assert_allclose(mesh.points[:rows * cols, 2], np.log10(land.loss).ravel(), rtol=1e-5, atol=1e-5)
+    segments = mesh.cells_dict["line"]
+    assert len(segments) == path_points - len(land.traces)
+    red = mesh.point_data["red"]
+    assert red.dtype == np.uint8 and red[rows * cols] == 0xff  # the first run's colour, #ff4d6d
+
+
+def test_html_js_modes_and_a_bad_one(article, cache_dir, tmp_path, cli):
+    small = render(article, quality="low", formats=["html"], out=tmp_path / "cdn", fps=4, duration=1,
+                   cache_dir=cache_dir, html_js="cdn")
+    page = Path(small.outputs["html"])
+    assert "cdn.plot.ly/plotly-" in page.read_text() and page.stat().st_size < 2**20
+    beside = render(article, quality="low", formats=["html"], out=tmp_path / "dir", fps=4, duration=1,
+                    cache_dir=cache_dir, html_js="directory")
+    assert (tmp_path / "dir" / "plotly.min.js").stat().st_size > 2**20
+    assert '<script src="plotly.min.js"' in Path(beside.outputs["html"]).read_text()
+    done = cli("scenes/article.py", "--format", "html", "--html-js", "web", "-o", str(tmp_path / "bad"))
+    assert done.returncode == 2 and "--html-js" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+def test_show_puts_the_page_in_a_frame_when_it_is_asked_for(article_page):
+    from lossfilm.notebook import show
+
+    result, _ = article_page
+    shown = show(result)._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "lossfilm-figure" in shown
+
+
+# --- in a real browser -----------------------------------------------------------------------------------
+
+def _browser():
+    if CHROMIUM is None:
+        if os.environ.get("LOSSFILM_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("needs Debian's chromium (apt-get install chromium); .ci/run installs it")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    return sync_playwright
+
+
+def _ink(png: bytes) -> np.ndarray:
+    import io
+
+    import matplotlib.image
+
+    return (matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3] * 255).astype(int)
+
+
+def test_the_page_loads_offline_shows_the_surface_and_plays_in_chromium(race):
+    sync_playwright = _browser()
+    scene, result, land = race
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 600})
+            errors, asked = [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("http*://**", lambda route: (asked.append(route.request.url), route.abort()))  # offline
+            page.goto(Path(result.outputs["html"]).resolve().as_uri())
+            page.wait_for_selector("#lossfilm-page[data-ready='1']", timeout=90_000)
+            page.wait_for_timeout(300)
+            shot = page.screenshot()
+            Path(result.outputs["html"]).with_suffix(".before.png").write_bytes(shot)
+            before = _ink(shot)
+            page.get_by_text("play").click()
+            page.wait_for_timeout(500)
+            during = _ink(page.screenshot())
+        finally:
+            browser.close()
+    assert errors == [] and asked == []
+    # The surface is drawn in viridis: a good share of the frame is its yellow-green, not the background.
+    bg = np.array([0x0d, 0x11, 0x17])
+    painted = np.abs(before - bg).sum(-1) > 60
+    greenish = (before[..., 1] > 120) & (before[..., 2] < 140) & (before[..., 1] > before[..., 2])
+    assert painted.mean() > 0.08 and greenish.mean() > 0.04, (painted.mean(), greenish.mean())
+    # Play restarts the paths from their first step: the runs' colours change in the picture.
+    def run_pixels(img):
+        return np.abs(img - np.array([0xc7, 0x7d, 0xff])).sum(-1) < 60  # Adam's violet path
+    assert run_pixels(before).sum() > 50
+    assert (run_pixels(before) != run_pixels(during)).sum() > 50
