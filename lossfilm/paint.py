@@ -538,15 +538,15 @@ class Painter:
     ARROW = 0.16  # an arrow's length, as a share of the map's larger side
 
     def _arrow_artists(self, style: Style) -> list:
-        """Per run: (kind, artist) for the gradient and velocity arrows the style asks for."""
+        """Per run: (run index, kind, artist) for the gradient and velocity arrows the style asks for."""
         out = []
-        for trace, color in zip(self.landscape.traces, self.plan.colors):
+        for k, (trace, color) in enumerate(zip(self.landscape.traces, self.plan.colors)):
             kinds = [k for k, on in (("gradient", style.gradient_arrows and trace.grad is not None),
                                      ("velocity", style.velocity_arrows)) if on]
             for kind in kinds:
                 line, = self.ax.plot([], [], [], color=self.theme["fg"] if kind == "gradient" else color, lw=2.4,
                                      ls="-" if kind == "gradient" else (0, (1, 1)), zorder=6.5, solid_capstyle="round")
-                out.append((trace, kind, line))
+                out.append((k, kind, line))
         return out
 
     def _arrow(self, start: np.ndarray, direction: np.ndarray, length: float) -> np.ndarray:
@@ -562,8 +562,8 @@ class Painter:
 
     def _update_arrows(self, i: int) -> None:
         span = max(self.field.span[0], self.field.span[1]) * self.ARROW
-        for trace, kind, line in self.arrows:
-            k = self.landscape.traces.index(trace)
+        for k, kind, line in self.arrows:
+            trace = self.landscape.traces[k]
             s = int(self.plan.steps[i, k])
             here = np.array([trace.alpha[s], trace.beta[s]])
             if kind == "gradient":
@@ -801,15 +801,20 @@ class Painter:
             drawn = np.nonzero(np.isfinite(p[:, 0]))[0]
             last = drawn[-1:] if len(drawn) else drawn  # where the path was last on the map
             head.set_data_3d(p[last, 0], p[last, 1], p[last, 2])
-            head.set_alpha(0.45 if len(last) and hidden[last[0]] else 1.0)
-            # A run that diverged or left the map ends in a cross where it was last seen.
             # A run that diverged ends in a cross; one that left the map in a hollow square at the edge.
             diverged = trace.diverged_at >= 0 and s >= trace.steps
             left = bool(len(last) and last[0] < len(p) - 1)
             head.set_marker("X" if diverged else "s" if left else "o")
-            head.set_markerfacecolor(self.theme["bg"] if left and not diverged else head.get_color())
+            # Behind a hill the marker is a ring in the run's own colour, like its dashed ghost: a faded
+            # disc reads as grey, as another object.
+            behind = bool(len(last) and hidden[last[0]])
+            color = head.get_color()
+            head.set_markerfacecolor("none" if behind else self.theme["bg"] if left and not diverged else color)
+            head.set_markeredgecolor(color if behind else self.theme["marker_edge"])
+            head.set_markeredgewidth(2.2 if behind else 1.4)
             if self._run_lines:
-                self._run_texts[k] = f"{self.plan.labels[k]:<10} {self.plan.loss_label} {loss_text(trace, s)}"
+                width = max(10, max(map(len, self.plan.labels)))  # the losses line up in one column
+                self._run_texts[k] = f"{self.plan.labels[k]:<{width}} {self.plan.loss_label} {loss_text(trace, s)}"
         if self.arrows:
             self._update_arrows(i)
         if self.curve:

@@ -245,15 +245,17 @@ def test_gradient_and_velocity_arrows_point_downhill_and_along_the_step():
     from lossfilm.settings import Look
 
     scene = Scene(name="a", surface=surfaces.himmelblau(points=60), start=(-0.5, -0.3),
-                  runs=[Run("sgd", lr=0.002, steps=60, options={"momentum": 0.9})])
+                  runs=[Run("sgd", lr=0.002, steps=60, options={"momentum": 0.9}), Run("adam", lr=0.05, steps=60)])
     land = landscape(scene)
-    style = Style(gradient_arrows=True, velocity_arrows=True)
+    style = Style(gradient_arrows=True, velocity_arrows=True)  # two runs: each run's arrows follow that run
     assert Painter(land, plan(land, scene.camera, 4), Style(), Look(640, 360, 20)).arrows == []  # off by default
     painter = Painter(land, plan(land, scene.camera, 4), style, Look(640, 360, 20))
     painter.paint(1)
     trace = land.traces[0]
     s = int(painter.plan.steps[1, 0])
-    (_, _, grad_line), (_, _, step_line) = painter.arrows
+    assert [(k, kind) for k, kind, _ in painter.arrows] == [(0, "gradient"), (0, "velocity"), (1, "gradient"),
+                                                             (1, "velocity")]
+    (_, _, grad_line), (_, _, step_line) = painter.arrows[:2]
     for line, want in ((grad_line, -trace.grad[s]),
                        (step_line, np.array([trace.alpha[s] - trace.alpha[s - 1], trace.beta[s] - trace.beta[s - 1]]))):
         x, y, _ = line.get_data_3d()
