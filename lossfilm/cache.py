@@ -230,7 +230,7 @@ def save(landscape: Landscape, path: Path) -> None:
     arrays = {"alphas": landscape.alphas, "betas": landscape.betas, "loss": landscape.loss,
               "minima": landscape.minima, **{f"plane_{k}": v for k, v in landscape.plane.items()}}
     head = {"axis_labels": list(landscape.axis_labels), "loss_name": landscape.loss_name,
-            "epochs": landscape.epochs, "traces": []}
+            "epochs": landscape.epochs, "traces": [], "facts": landscape.facts}
     for i, t in enumerate(landscape.traces):
         head["traces"].append({"diverged_at": t.diverged_at, "step_numbers": t.step_numbers is not None, "lr": t.lr,
                                "grad": t.grad is not None})
@@ -257,7 +257,8 @@ def load(path: Path) -> Landscape:
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
                          axis_labels=tuple(head["axis_labels"]), loss_name=head["loss_name"], epochs=int(head["epochs"]),
                          minima=z["minima"].reshape(-1, 2),
-                         plane={k[6:]: z[k] for k in z.files if k.startswith("plane_")})
+                         plane={k[6:]: z[k] for k in z.files if k.startswith("plane_")},
+                         facts=head.get("facts", {}))
 
 
 def check_fits(landscape: Landscape, scene) -> None:

@@ -200,13 +200,26 @@ def _records(rows: int, size: int, memory_mb: float) -> np.ndarray:
         return np.memmap(f, np.float32, "r+", shape=(rows, size))
 
 
-def plane_basis(plane: Plane, space: ParamSpace, thetas: np.ndarray, memory_mb: float = 256.0):
-    """(theta0, d1, d2, axis labels) for the scene's plane: float32 tensors of length P.
+class Problem(NamedTuple):
+    """What a plane that looks at the loss itself (HessianPlane) is given: the model, loss and data."""
+
+    model: nn.Module
+    loss: object
+    source: tuple
+
+
+def plane_basis(plane: Plane, space: ParamSpace, thetas: np.ndarray, memory_mb: float = 256.0,
+                problem: Problem | None = None):
+    """(theta0, d1, d2, axis labels, facts) for the scene's plane: float32 tensors of length P, and a
+    dict of what the plane found (HessianPlane: its eigenvalues) for ``--json``.
 
     ``thetas`` is the first run's recorded path; its last point is the default centre. Each plane kind
-    builds its own basis (scene.Plane.basis): a new kind is one class.
+    builds its own basis (scene.Plane.basis): a new kind is one class. A kind with ``needs_problem`` is
+    also given the model, loss and evaluation data.
     """
-    return plane.basis(space, thetas, memory_mb)
+    found = plane.basis(space, thetas, memory_mb, problem=problem) if getattr(plane, "needs_problem", False) \
+        else plane.basis(space, thetas, memory_mb)
+    return (*found, {}) if len(found) == 4 else tuple(found)
 
 
 def project(thetas: np.ndarray, theta0: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor,
@@ -317,8 +330,9 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     # the plane's centre, as in Li et al.; its parameters are replaced point by point.
     model = records[0].model.eval()
     space = ParamSpace(model)
-    theta0, d1, d2, labels = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb)
     source = evaluation_data(scene)
+    theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb,
+                                                Problem(model, loss, source))
     evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device))
 
     traces = []
@@ -336,7 +350,7 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         alphas=alphas, betas=betas, loss=np.concatenate(parts, axis=0), traces=traces,
         axis_labels=tuple(labels), loss_name=loss.name,
         epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
-        plane=plane_vectors(theta0, d1, d2, scene.memory_mb),
+        plane=plane_vectors(theta0, d1, d2, scene.memory_mb), facts=facts,
     )
 
 

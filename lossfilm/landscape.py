@@ -50,3 +50,4 @@ class Landscape:
     # The plane in weight space: its centre and directions ("theta0", "d1", "d2", each (n_params,)),
     # kept when the three fit the scene's memory_mb; empty on a surface or when they do not fit.
     plane: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)  # what the plane found, JSON-able: {"eigenvalues": [λ1, λ2]}

@@ -373,6 +373,61 @@ class CustomPlane(Plane):
         return f"CustomPlane({h.hexdigest()[:16]}, center={self.center!r}, labels={self.labels!r})"
 
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+@dataclass(frozen=True)
+class HessianPlane(Plane):
+    """The loss's sharpest directions at the centre: the Hessian's eigenvectors number ``k`` (1 = the
+    largest eigenvalue), found by Lanczos over Hessian-vector products on the scene's evaluation data
+    (lossfilm.hessian; never the dense Hessian). Seeded; ``filter_normalize`` rescales them filter-wise
+    like RandomPlane (then they show the sharp directions at the scale of the weights, no longer as unit
+    eigenvectors). The axis labels carry the eigenvalues, and ``--json`` reports them."""
+
+    k: tuple[int, int] = (1, 2)
+    seed: int = 0
+    steps: int = 16  # Hessian-vector products, about 2.5 gradients each on the tiny CNN (bench_hessian)
+    filter_normalize: bool = False
+    keep_biases: bool = False
+    center: str = "final"
+
+    needs_problem = True  # basis() is given the model, loss and data (compute.plane_basis)
+
+    def __post_init__(self) -> None:
+        k = self.k
+        if (not isinstance(k, (tuple, list)) or len(k) != 2 or any(isinstance(v, bool) or not isinstance(v, int)
+                                                                   or v < 1 for v in k) or k[0] == k[1]):
+            raise SceneError("plane.k", "two different eigenvector numbers, 1 for the largest eigenvalue", k)
+        object.__setattr__(self, "k", tuple(k))
+        _integer(self.seed, "plane.seed", minimum=0)
+        _integer(self.steps, "plane.steps", minimum=2)
+        for name in ("filter_normalize", "keep_biases"):
+            if not isinstance(getattr(self, name), bool):
+                raise SceneError(f"plane.{name}", "True or False", getattr(self, name))
+        _center(self.center)
+
+    def axis_labels(self, eigenvalues=None) -> tuple[str, str]:
+        if eigenvalues is None:
+            return tuple(f"v{k}" for k in self.k)
+        return tuple(f"v{k} (λ{str(k).translate(_SUBSCRIPTS)} = {lam:.3g})" for k, lam in zip(self.k, eigenvalues))
+
+    def basis(self, space, path, memory_mb, problem=None):
+        import torch
+
+        from .directions import center_of, filter_normalized
+        from .hessian import top_directions
+
+        if max(self.k) > space.size:
+            raise SceneError("plane.k", f"eigenvector numbers from 1 to the model's {space.size} parameters", self.k)
+        center = center_of(path, self.center)
+        values, vectors = top_directions(problem.model, space, problem.loss, problem.source, center, self.k,
+                                         max(self.steps, max(self.k)), self.seed)
+        d1, d2 = (torch.as_tensor(v, dtype=torch.float32) for v in vectors)
+        if self.filter_normalize:
+            d1, d2 = (filter_normalized(d, center, space, self.keep_biases) for d in (d1, d2))
+        return center, d1, d2, self.axis_labels(values), {"eigenvalues": [float(v) for v in values]}
+
+
 def plane_kinds() -> str:
     """The plane kinds there are, for messages: every subclass of Plane."""
     return ", ".join(k.__name__ for k in Plane.__subclasses__())

@@ -39,12 +39,14 @@ class Result:
     notes: list[str] = field(default_factory=list)
     # Every run and path: {"label", "end": [alpha, beta], "loss", "lr", "steps", "diverged"}.
     runs: list[dict] = field(default_factory=list)
+    # What the plane found, e.g. a HessianPlane's {"eigenvalues": [λ1, λ2]}; each key is in as_json().
+    facts: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {"scene": self.scene, "outputs": self.outputs, "frames": self.frames, "size": list(self.size),
                 "fps": self.fps, "cache": self.cache,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "notes": self.notes,
-                "runs": self.runs}
+                "runs": self.runs, **self.facts}
 
 
 def runs_report(landscape: Landscape, labels: list[str]) -> list[dict]:
@@ -260,7 +262,7 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
         frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
         job.film = Film(Picture(landscape, frame_plan, _style_for(scene), settings))
         job.film.notes += notes + off_the_map(landscape, labels)
-        job.runs = runs_report(landscape, labels)
+        job.runs, job.facts = runs_report(landscape, labels), dict(landscape.facts)
         job.frames, job.size, job.fps = settings.frames, settings.size, settings.fps
         if segmented:
             job.segments = job.film.submit_segments(jobs, executor, bar)
@@ -289,6 +291,7 @@ class _Render:
     fps: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     runs: list[dict] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
 
     def finish(self) -> Result:
         try:
@@ -301,7 +304,8 @@ class _Render:
         self.close_bar()
         self.seconds["total"] = time.perf_counter() - self.t0
         return Result(scene=self.name, outputs=self.outputs, frames=self.frames, size=self.size, fps=self.fps,
-                      cache=self.cache, notes=self.film.notes, seconds=dict(self.seconds), runs=self.runs)
+                      cache=self.cache, notes=self.film.notes, seconds=dict(self.seconds), runs=self.runs,
+                      facts=self.facts)
 
     def cancel(self) -> None:
         """Forget the segments (their files are removed; the workers' pool is the caller's to stop)."""

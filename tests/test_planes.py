@@ -72,7 +72,7 @@ def test_custom_plane_from_named_arrays():
     space = ParamSpace(model)
     thetas = np.stack([space.flatten(model).numpy()] * 3)
     plane = CustomPlane({"0.weight": np.ones((3, 2))}, np.arange(space.size, dtype=float))
-    theta0, d1, d2, labels = plane_basis(plane, space, thetas)
+    theta0, d1, d2, labels, _ = plane_basis(plane, space, thetas)
     assert d1[:6].tolist() == [1.0] * 6 and d1[6:].abs().sum() == 0 and d2[5] == 5
     from lossfilm.errors import SceneError
 
