@@ -23,12 +23,12 @@ from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
 from .landscape import Landscape, Trace
 from .scene import GRID_BYTES_PER_POINT, Grid, LoaderData, Plane, Run, Scene
 
-def build_model(scene: Scene) -> nn.Module:
+def build_model(scene: Scene, seed: int | None = None) -> nn.Module:
     """A fresh model for the scene: seeded construction, then the scene's initial values. The seed is
-    the scene's, and the caller's global random state is left as it was."""
+    ``seed`` (a run's own) or the scene's, and the caller's global random state is left as it was."""
     try:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(scene.seed)
+            torch.manual_seed(scene.seed if seed is None else seed)
             model = scene.model()
     except Exception as exc:  # the user's factory: say where it broke
         raise SceneError("model", f"a factory that builds a module (it raised {type(exc).__name__}: {exc})") from None
@@ -118,8 +118,12 @@ def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None)
     A step whose loss or parameters are not finite ends the run; the path stops at the last finite point.
     """
     with torch.random.fork_rng(devices=[]):  # dropout draws from the global generator: seed it, then restore
-        torch.manual_seed(scene.seed)
+        torch.manual_seed(seed_of(scene, run))
         return _train(scene, run, progress)
+
+
+def seed_of(scene: Scene, run: Run) -> int:
+    return scene.seed if run.seed is None else run.seed
 
 
 def _batches(scene: Scene, run: Run, gen: torch.Generator):
@@ -146,14 +150,14 @@ def steps_per_epoch(scene: Scene, run: Run) -> int:
 
 
 def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Recorded:
-    model = build_model(scene)
+    model = build_model(scene, seed_of(scene, run))
     model.train()
     space = ParamSpace(model)
     loss = losses.get(scene.loss)
     opt = optimizers.make(run, model.parameters())
     lr = float(opt.param_groups[0]["lr"]) if "lr" in opt.param_groups[0] else None
     schedule = optimizers.scheduler(run, opt)
-    gen = torch.Generator().manual_seed(scene.seed)
+    gen = torch.Generator().manual_seed(seed_of(scene, run))
     steps = run.epochs * steps_per_epoch(scene, run)
     thetas = _records(steps + 1, space.size, scene.memory_mb)
     thetas[0] = space.flatten(model).numpy()
@@ -201,11 +205,13 @@ def _records(rows: int, size: int, memory_mb: float) -> np.ndarray:
 
 
 class Problem(NamedTuple):
-    """What a plane that looks at the loss itself (HessianPlane) is given: the model, loss and data."""
+    """What a plane that looks at the loss or at several models (HessianPlane, ModelsPlane) is given: the
+    model, loss and data, and every run's and path's end point (flat parameters), in the scene's order."""
 
     model: nn.Module
     loss: object
     source: tuple
+    ends: list
 
 
 def plane_basis(plane: Plane, space: ParamSpace, thetas: np.ndarray, memory_mb: float = 256.0,
@@ -332,7 +338,7 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     space = ParamSpace(model)
     source = evaluation_data(scene)
     theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb,
-                                                Problem(model, loss, source))
+                                                Problem(model, loss, source, [r.thetas[-1] for r in records]))
     evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device))
 
     traces = []
@@ -351,6 +357,8 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         axis_labels=tuple(labels), loss_name=loss.name,
         epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
         plane=plane_vectors(theta0, d1, d2, scene.memory_mb), facts=facts,
+        # The models a plane goes through are marked as the stars a surface's minima are.
+        minima=np.array(list(facts.get("models", {}).values()), dtype=np.float64).reshape(-1, 2),
     )
 
 

@@ -145,10 +145,13 @@ def figure(landscape: Landscape, plan: FramePlan, style: Style, frames: int = MA
     if len(landscape.minima):
         m = np.asarray(landscape.minima, np.float64)
         z = height(_surface_at(landscape, m[:, 0], m[:, 1]))
-        data.append({"type": "scatter3d", "mode": "markers", "name": "known minima", "x": _finite(m[:, 0]),
-                     "y": _finite(m[:, 1]), "z": _finite(z),
+        models = list(landscape.facts.get("models", {}))  # a ModelsPlane's a, b, c, else a surface's minima
+        data.append({"type": "scatter3d", "mode": "markers+text" if models else "markers",
+                     "name": "the plane's models" if models else "known minima", "x": _finite(m[:, 0]),
+                     "y": _finite(m[:, 1]), "z": _finite(z), "text": models or None, "textposition": "top center",
                      "marker": {"symbol": "diamond", "size": 6, "color": MINIMUM_COLOR, "line": {"color": "#000000", "width": 1}},
-                     "hovertemplate": f"known minimum<br>{a_name} %{{x:.4g}}<br>{b_name} %{{y:.4g}}<extra></extra>"})
+                     "hovertemplate": ("%{text}" if models else "known minimum")
+                                      + f"<br>{a_name} %{{x:.4g}}<br>{b_name} %{{y:.4g}}<extra></extra>"})
     else:
         ends = [(t, label) for t, label, _ in runs if len(t.alpha)]
         last = [int(np.nonzero(np.isfinite(t.loss))[0][-1]) if np.isfinite(t.loss).any() else 0 for t, _ in ends]

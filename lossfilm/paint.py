@@ -523,6 +523,20 @@ class Painter:
         self._overlay(landscape, style)
         self._fit()
 
+    _marks: list = []  # (point, name) of each named star
+
+    def _paste_marks(self, frame: np.ndarray) -> None:
+        """Each named star's name just above it, at its projected position (after the frame is drawn)."""
+        if not self._marks:
+            return
+        xyz = np.array([p for p, _ in self._marks], dtype=float)
+        px, py, _ = proj3d.proj_transform(xyz[:, 0], xyz[:, 1], xyz[:, 2], self.ax.M)
+        screen = self.ax.transData.transform(np.column_stack([px, py]))
+        lift = POINTS["legend"] * self.look.dpi / 72.0
+        for (x, y), (_, name) in zip(screen, self._marks):
+            sprite = self.sprites.get(name, "#ffd166", POINTS["legend"], weight="bold", va="bottom")
+            sprite.paste(frame, x, frame.shape[0] - y - 0.6 * lift)
+
     def _minima(self, landscape: Landscape, zspan: float) -> None:
         """The surface's known minima as small stars, on the surface and on the floor map."""
         m = landscape.minima
@@ -534,6 +548,9 @@ class Painter:
         star = dict(marker="*", ms=11, color="#ffd166", mec=self.theme["bg"], mew=0.8, ls="")
         self.ax.plot(m[:, 0], m[:, 1], zs, zorder=4.5, **star)
         self.ax.plot(m[:, 0], m[:, 1], np.full(len(m), self.floor), zorder=1.5, alpha=0.9, **star)
+        # A ModelsPlane's stars are its models a, b, c: each is named beside its star (pasted per frame).
+        names = [name for name, keep in zip(landscape.facts.get("models", {}), inside) if keep]
+        self._marks = [((x, y, z), name) for (x, y), z, name in zip(m, zs, names)]
 
     ARROW = 0.16  # an arrow's length, as a share of the map's larger side
 
@@ -824,6 +841,7 @@ class Painter:
         pixels = np.asarray(frame)
         self.static.paste(pixels)
         self.axes.paste(pixels)
+        self._paste_marks(pixels)
         if self.hud:
             self.hud.paste(pixels, plan.text[i], *self.layout.hud)
         for line, text, at in zip(self._run_lines, self._run_texts, self.layout.run_lines):

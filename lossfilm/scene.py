@@ -5,6 +5,7 @@ and what was expected, so the command line can print one clear line and exit 2.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import re
@@ -175,6 +176,9 @@ class Run:
     steps: int | None = None
     start: tuple[float, float] | None = None
     noise: float = 0.0
+    # This run's own seed (the model's initialisation, shuffling and dropout; a surface run's noise)
+    # instead of the scene's: runs from different initialisations for ModelsPlane or a comparison.
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.optimizer, str):
@@ -190,6 +194,8 @@ class Run:
         if self.steps is not None:
             object.__setattr__(self, "steps", _integer(self.steps, "run.steps", minimum=1))
         object.__setattr__(self, "noise", _number(self.noise, "run.noise", minimum=0))
+        if self.seed is not None:
+            _integer(self.seed, "run.seed", minimum=0)
         object.__setattr__(self, "epochs", _integer(self.epochs, "run.epochs", minimum=0))
         object.__setattr__(self, "batch_size", _integer(self.batch_size, "run.batch_size", minimum=1))
         if not isinstance(self.options, Mapping):
@@ -428,6 +434,62 @@ class HessianPlane(Plane):
         return center, d1, d2, self.axis_labels(values), {"eigenvalues": [float(v) for v in values]}
 
 
+@dataclass(frozen=True)
+class ModelsPlane(Plane):
+    """The plane through three models (Garipov et al. 2018): the end points of the runs or paths labelled
+    ``a``, ``b`` and ``c``. theta0 is a; the axes are orthonormalised (d1 along b - a, d2 the part of
+    c - a orthogonal to it), so distances on the surface are true distances in weight space. a sits at
+    (0, 0), b on the alpha axis. Give the runs different ``Run(seed=...)`` to start them apart."""
+
+    a: str
+    b: str
+    c: str
+    labels: tuple[str, str] = ("α (towards b)", "β (towards c)")
+    indices: tuple[int, int, int] | None = None  # set by the Scene: which of its paths a, b, c are
+
+    needs_problem = True
+
+    def __post_init__(self) -> None:
+        for part in ("a", "b", "c"):
+            _text(getattr(self, part), f"plane.{part}")
+            if not getattr(self, part):
+                raise SceneError(f"plane.{part}", "the label of one of the scene's runs or paths", getattr(self, part))
+        for part, other in (("b", "a"), ("c", "a"), ("c", "b")):
+            if getattr(self, part) == getattr(self, other):
+                raise SceneError(f"plane.{part}", f"a run other than plane.{other}", getattr(self, part))
+
+    def axis_labels(self) -> tuple[str, str]:
+        return self.labels
+
+    def resolved(self, names: list[str]) -> "ModelsPlane":
+        """This plane with the indices of its three paths among ``names`` (the runs', then the paths')."""
+        found = []
+        for part in ("a", "b", "c"):
+            label = getattr(self, part)
+            hits = [i for i, n in enumerate(names) if n == label]
+            if len(hits) != 1:
+                why = "the label of exactly one" if hits else "the label of one"
+                raise SceneError(f"plane.{part}", f"{why} of the scene's runs or paths ({', '.join(names)})", label)
+            found.append(hits[0])
+        return dataclasses.replace(self, indices=tuple(found))
+
+    def basis(self, space, path, memory_mb, problem=None):
+        import torch
+
+        a, b, c = (torch.as_tensor(np.asarray(problem.ends[i]), dtype=torch.float64) for i in self.indices)
+        u, v = b - a, c - a
+        if float(u.norm()) <= 1e-6 * max(1.0, float(a.norm())):
+            raise SceneError("plane.b", "a model other than plane.a (the two end at the same weights)", self.b)
+        d1 = u / u.norm()
+        w = v - (v @ d1) * d1
+        if float(w.norm()) <= 1e-6 * max(1.0, float(v.norm())):
+            raise SceneError("plane.c", "a model off the line through plane.a and plane.b", self.c)
+        d2 = w / w.norm()
+        points = [[0.0, 0.0], [float(u.norm()), 0.0], [float(v @ d1), float(w.norm())]]
+        return (a.float(), d1.float(), d2.float(), self.axis_labels(),
+                {"models": {getattr(self, p): xy for p, xy in zip("abc", points)}})
+
+
 def plane_kinds() -> str:
     """The plane kinds there are, for messages: every subclass of Plane."""
     return ", ".join(k.__name__ for k in Plane.__subclasses__())
@@ -655,6 +717,8 @@ class Scene:
         object.__setattr__(self, "runs", runs)
         if not isinstance(self.plane, Plane):
             raise SceneError("plane", f"a plane: one of {plane_kinds()}", self.plane)
+        if isinstance(self.plane, ModelsPlane):  # which paths the plane goes through: part of the key
+            object.__setattr__(self, "plane", self.plane.resolved([r.name for r in runs] + [p.label for p in paths]))
         if self.evaluate_on not in ("test", "train"):
             raise SceneError("evaluate_on", "'test' or 'train'", self.evaluate_on)
         if self.device not in DEVICES:
