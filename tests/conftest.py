@@ -33,6 +33,21 @@ def cli(capsys, monkeypatch):
     return call
 
 
+@pytest.fixture
+def rejected(cli, tmp_path):
+    """A scene file written from ``source`` and rendered to npz through the command line: returns its
+    Done after checking that it exited 2 and wrote nothing."""
+    def call(name: str, source: str) -> Done:
+        scene = tmp_path / f"{name}.py"
+        scene.write_text(source)
+        done = cli(str(scene), "-q", "low", "--format", "npz", "-o", str(tmp_path / "out"), "--no-cache")
+        assert done.returncode == 2, done
+        assert not (tmp_path / "out" / f"{name}.npz").exists()
+        return done
+
+    return call
+
+
 @pytest.fixture(scope="session")
 def article():
     return load_scenes(ROOT / "scenes" / "article.py")[0]

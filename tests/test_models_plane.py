@@ -71,13 +71,11 @@ def test_bad_planes_name_the_field(make, field):
         make()
 
 
-def test_two_identical_models_exit_2(tmp_path, cli):
-    scene = tmp_path / "same.py"
-    scene.write_text(
-        "from lossfilm import Grid, ModelsPlane, Run, Scene, datasets, models\n"
-        "runs = [Run('adam', lr=0.02, epochs=1, seed=s, label=n) for s, n in ((1, 'a'), (1, 'b'), (2, 'c'))]\n"
-        "scene = Scene(name='same', data=datasets.moons(n=200, seed=0), model=models.mlp(inputs=2, hidden=(4,), outputs=2),\n"
-        "              runs=runs, plane=ModelsPlane('a', 'b', 'c'), loss='cross_entropy', grid=Grid.around_paths(points=8))\n")
-    done = cli(str(scene), "-q", "low", "--format", "npz", "-o", str(tmp_path / "out"), "--no-cache")
-    assert done.returncode == 2 and "plane.b" in done.stderr and "same weights" in done.stderr
-    assert not (tmp_path / "out" / "same.npz").exists()
+def test_two_identical_models_exit_2(rejected):
+    done = rejected("same",
+                    "from lossfilm import Grid, ModelsPlane, Run, Scene, datasets, models\n"
+                    "runs = [Run('adam', lr=0.02, epochs=1, seed=s, label=n) for s, n in ((1, 'a'), (1, 'b'), (2, 'c'))]\n"
+                    "scene = Scene(name='same', data=datasets.moons(n=200, seed=0),\n"
+                    "              model=models.mlp(inputs=2, hidden=(4,), outputs=2), runs=runs,\n"
+                    "              plane=ModelsPlane('a', 'b', 'c'), loss='cross_entropy', grid=Grid.around_paths(points=8))\n")
+    assert "plane.b" in done.stderr and "same weights" in done.stderr
