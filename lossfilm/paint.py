@@ -178,16 +178,34 @@ class HeightField:
     def to_box(self, pts: np.ndarray) -> np.ndarray:
         return (pts - self.lo) / self.span * BOX_ASPECT
 
-    def hidden(self, pts: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
+    def eye(self, M: np.ndarray) -> np.ndarray | None:
+        """The camera's position in box units for the projection matrix ``M`` (mplot3d's ``ax.M``), or
+        None for an orthographic view. Under perspective the eye is the one point that projects to
+        x = y = w = 0."""
+        rows = M[[0, 1, 3]]
+        try:
+            centre = np.linalg.solve(rows[:, :3], -rows[:, 3])
+        except np.linalg.LinAlgError:
+            return None
+        return self.to_box(centre[None])[0]
+
+    def hidden(self, pts: np.ndarray, azimuth: float, elevation: float, eye: np.ndarray | None = None) -> np.ndarray:
         """For points (N, 3) in data units: True where the surface lies between the point and the camera.
 
-        March from each point towards the eye (mplot3d's eye sits along this direction in box units)
-        and look for a sample under the surface while inside the surface's footprint.
+        March from each point towards the camera and look for a sample under the surface while inside
+        the surface's footprint. With ``eye`` (box units, from ``eye(ax.M)``) each ray goes to the eye,
+        as mplot3d's perspective draws it; without, all rays are parallel to the view direction, which
+        misjudges points near a silhouette.
         """
-        a, e = np.radians(azimuth), np.radians(elevation)
-        eye = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
         box = self.to_box(pts)
-        samples = box[:, None, :] + _RAY_SAMPLES[None, :, None] * eye  # (N, S, 3)
+        if eye is None:
+            a, e = np.radians(azimuth), np.radians(elevation)
+            towards = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])[None, :]
+        else:
+            towards = eye[None, :] - box
+            with np.errstate(invalid="ignore", divide="ignore"):
+                towards = towards / np.linalg.norm(towards, axis=1, keepdims=True)
+        samples = box[:, None, :] + _RAY_SAMPLES[None, :, None] * towards[:, None, :]  # (N, S, 3)
         inside = ((samples[..., 0] >= 0) & (samples[..., 0] <= BOX_ASPECT[0])
                   & (samples[..., 1] >= 0) & (samples[..., 1] <= BOX_ASPECT[1])
                   & (samples[..., 2] <= BOX_ASPECT[2]))
@@ -772,10 +790,11 @@ class Painter:
     def _hidden(self, p: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
         """Occlusion for every vertex, ray-marched at no more than OCCLUSION_SAMPLES of them: whether a
         hill hides the path changes slowly along it, and the march costs more than drawing the line."""
+        eye = self.field.eye(self.ax.get_proj())  # this view's camera, before the frame is drawn
         if len(p) <= OCCLUSION_SAMPLES:
-            return self.field.hidden(p, azimuth, elevation)
+            return self.field.hidden(p, azimuth, elevation, eye)
         probe = np.round(np.linspace(0, len(p) - 1, OCCLUSION_SAMPLES)).astype(int)
-        flags = self.field.hidden(p[probe], azimuth, elevation)
+        flags = self.field.hidden(p[probe], azimuth, elevation, eye)
         nearest = np.clip(np.searchsorted(probe, np.arange(len(p)) - (probe[1] - probe[0]) / 2), 0, len(probe) - 1)
         return flags[nearest]
 
