@@ -112,8 +112,10 @@ def _path_trace(trace: Trace, upto: int, keep: np.ndarray, label: str, color: st
         "line": {"color": color, "width": 6},
         "marker": {"color": color, "size": size.tolist(), "line": {"color": "#ffffff", "width": 1}},
         "customdata": [[int(s), int(e), float(f"{v:.7g}") if np.isfinite(v) else None] for s, e, v in custom],
-        "hovertemplate": f"{label}<br>step %{{customdata[0]}} · epoch %{{customdata[1]}}"
-                         f"<br>loss %{{customdata[2]:.5g}}<extra></extra>",
+        # A surface's runs count steps only: no epoch to tell.
+        "hovertemplate": f"{label}<br>step %{{customdata[0]}}"
+                         + (" · epoch %{customdata[1]}" if len(trace.epoch_ends) else "")
+                         + "<br>loss %{customdata[2]:.5g}<extra></extra>",
     }
 
 
