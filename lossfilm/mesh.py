@@ -50,12 +50,18 @@ def path_lines(landscape: Landscape, plan: FramePlan, style: Style) -> tuple[np.
     """(points, segments (n, 2) as indices into points, colours) of every run's path, its finite part."""
     from matplotlib.colors import to_rgb
 
+    from .paint import log_heights
+
     log = style.zscale == "log"
+    # On a log axis a loss of 0 (a minimum reached exactly) sits at the surface's bottom, as in the film.
+    bottom = np.nanmin(log_heights(landscape.loss)) if log else 0.0
     points, segments, colors = [], [], []
     base = 0
     for trace, color in zip(landscape.traces, plan.colors):
         loss = np.asarray(trace.loss, np.float64)
-        z = np.log10(np.where(loss > 0, loss, np.nan)) if log else loss
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(loss > 0, np.log10(np.where(loss > 0, loss, 1.0)), np.where(np.isfinite(loss), bottom, np.nan)) \
+                if log else loss
         p = np.stack([trace.alpha, trace.beta, z], 1).astype(np.float64)
         finite = np.isfinite(p).all(1)
         if not finite.all():  # a diverged run: its path up to the last finite point
