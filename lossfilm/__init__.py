@@ -4,11 +4,11 @@ scene -> compute -> plan -> paint -> encode; see DESIGN.md. Scene files import t
 """
 import importlib
 
-from .scene import (Camera, CustomPlane, Data, Grid, HessianPlane, ModelsPlane, Move, PCAPlane, Plane, RandomPlane, Run,
-                    Scene, Style, WeightsPlane)
+from .scene import (Camera, CustomPlane, Data, Grid, HessianPlane, Interpolation, ModelsPlane, Move, PCAPlane, Plane,
+                    RandomPlane, Run, Scene, Style, WeightsPlane)
 from .trajectory import Trajectory, record
 
-__all__ = ["Camera", "CustomPlane", "Data", "Grid", "HessianPlane", "ModelsPlane", "Move", "PCAPlane", "Plane",
+__all__ = ["Camera", "CustomPlane", "Data", "Grid", "HessianPlane", "Interpolation", "ModelsPlane", "Move", "PCAPlane", "Plane",
            "RandomPlane", "Run", "Scene", "Style", "Trajectory", "WeightsPlane", "record",
            "datasets", "models", "render", "render_files", "show", "surfaces"]
 

@@ -21,7 +21,7 @@ from .errors import SceneError
 from .directions import filter_normalized, pca_directions  # noqa: F401 (re-exported)
 from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
 from .landscape import Landscape, Trace
-from .scene import GRID_BYTES_PER_POINT, Grid, LoaderData, Plane, Run, Scene
+from .scene import GRID_BYTES_PER_POINT, Grid, Interpolation, LoaderData, Plane, Run, Scene
 
 def build_model(scene: Scene, seed: int | None = None) -> nn.Module:
     """A fresh model for the scene: seeded construction, then the scene's initial values. The seed is
@@ -340,6 +340,8 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb,
                                                 Problem(model, loss, source, [r.thetas[-1] for r in records]))
     evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device))
+    if isinstance(scene.plane, Interpolation):
+        return _interpolate(scene, records, model, loss, evaluator, theta0, d1, labels, device)
 
     traces = []
     for record in records:
@@ -359,6 +361,38 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         plane=plane_vectors(theta0, d1, d2, scene.memory_mb), facts=facts,
         # The models a plane goes through are marked as the stars a surface's minima are.
         minima=np.array(list(facts.get("models", {}).values()), dtype=np.float64).reshape(-1, 2),
+    )
+
+
+def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, direction, labels, device) -> Landscape:
+    """The loss along theta(t) = a + t (b - a) on both splits (row 0: the scene's evaluate_on split, row 1:
+    the other), every path projected onto the line, and the barrier between a and b."""
+    if isinstance(scene.data, LoaderData):
+        raise SceneError("plane", "array data (both splits) for Interpolation; a DataLoader has one", "Interpolation")
+    ts = scene.plane.ts()
+    line = (a.double()[None, :] + torch.as_tensor(ts)[:, None] * direction.double()[None, :]).float()
+    data = scene.data
+    other = (data.x_train, data.y_train) if scene.evaluate_on == "test" else (data.x_test, data.y_test)
+    second = Evaluator(model, loss, *other, scene.memory_mb, resolve_device(device or scene.device))
+    grid = np.stack([evaluator(line), second(line)]).astype(np.float64)
+    d = direction.double()
+    traces = []
+    for record in records:
+        t = ((torch.as_tensor(np.asarray(record.thetas), dtype=torch.float64) - a.double()) @ d / (d @ d)).numpy()
+        traces.append(Trace(t, np.zeros_like(t), evaluator(record.thetas), record.epoch_ends, record.diverged_at,
+                            record.step_numbers, record.lr))
+    inside = (ts >= 0) & (ts <= 1)
+    ends = grid[0, [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]]
+    peak = int(np.argmax(np.where(inside, grid[0], -np.inf)))
+    facts = {"barrier": float(grid[0, peak] - ends.max()), "barrier_at": float(ts[peak]),
+             "models": {scene.plane.a: [0.0, 0.0], scene.plane.b: [1.0, 0.0]}}
+    other_name = "training" if scene.evaluate_on == "test" else "test"
+    return Landscape(
+        alphas=ts, betas=np.array([0.0, 1.0]), loss=grid, traces=traces,
+        axis_labels=(labels[0], f"split (0: {scene.evaluate_on}, 1: {other_name})"),
+        loss_name=loss.name, epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
+        plane=plane_vectors(a, direction, torch.zeros_like(direction), scene.memory_mb), facts=facts,
+        minima=np.array([[0.0, 0.0], [1.0, 0.0]]),  # a and b, starred
     )
 
 

@@ -461,10 +461,12 @@ class ModelsPlane(Plane):
     def axis_labels(self) -> tuple[str, str]:
         return self.labels
 
+    PARTS = ("a", "b", "c")
+
     def resolved(self, names: list[str]) -> "ModelsPlane":
-        """This plane with the indices of its three paths among ``names`` (the runs', then the paths')."""
+        """This plane with the indices of its paths among ``names`` (the runs', then the paths')."""
         found = []
-        for part in ("a", "b", "c"):
+        for part in self.PARTS:
             label = getattr(self, part)
             hits = [i for i, n in enumerate(names) if n == label]
             if len(hits) != 1:
@@ -488,6 +490,59 @@ class ModelsPlane(Plane):
         points = [[0.0, 0.0], [float(u.norm()), 0.0], [float(v @ d1), float(w.norm())]]
         return (a.float(), d1.float(), d2.float(), self.axis_labels(),
                 {"models": {getattr(self, p): xy for p, xy in zip("abc", points)}})
+
+
+@dataclass(frozen=True)
+class Interpolation(Plane):
+    """The straight line between two models (Goodfellow et al. 2015): theta(t) = (1 - t) a + t b for t
+    from -extend to 1 + extend, a and b the end points of the runs or paths with those labels. The film
+    shows it as a ribbon: its front edge is the loss on the scene's evaluate_on split, its back edge the
+    loss on the other split, so the train/test pair is read together. The barrier (the highest loss on the
+    segment from a to b, less the higher of the two ends) is in the subtitle and ``--json``'s
+    ``"barrier"``. Each run's path is projected onto the line (its t)."""
+
+    a: str
+    b: str
+    extend: float = 0.5
+    points_per_unit: int = 60  # samples for t from 0 to 1; t = 0 and t = 1 are always samples
+    indices: tuple[int, int] | None = None  # set by the Scene: which of its paths a and b are
+
+    needs_problem = True
+    PARTS = ("a", "b")
+    resolved = ModelsPlane.resolved
+
+    def __post_init__(self) -> None:
+        for part in self.PARTS:
+            _text(getattr(self, part), f"plane.{part}")
+            if not getattr(self, part):
+                raise SceneError(f"plane.{part}", "the label of one of the scene's runs or paths", getattr(self, part))
+        if self.a == self.b:
+            raise SceneError("plane.b", "a run other than plane.a", self.b)
+        object.__setattr__(self, "extend", _number(self.extend, "plane.extend", minimum=0))
+        if self.extend > 10:
+            raise SceneError("plane.extend", "at most 10 (how far past a and b the line goes, in units of b - a)",
+                             self.extend)
+        _integer(self.points_per_unit, "plane.points_per_unit", minimum=2)
+        if self.points_per_unit > 2000:
+            raise SceneError("plane.points_per_unit", "at most 2000", self.points_per_unit)
+
+    def axis_labels(self) -> tuple[str, str]:
+        return (f"t ({self.a} → {self.b})", "split")
+
+    def ts(self) -> np.ndarray:
+        """The samples of t: on the lattice k / points_per_unit, so t = 0 and t = 1 are exact."""
+        k = self.points_per_unit
+        reach = int(np.ceil(self.extend * k - 1e-9))
+        return np.arange(-reach, k + reach + 1) / k
+
+    def basis(self, space, path, memory_mb, problem=None):
+        import torch
+
+        a, b = (torch.as_tensor(np.asarray(problem.ends[i]), dtype=torch.float64) for i in self.indices)
+        if float((b - a).norm()) <= 1e-6 * max(1.0, float(a.norm())):
+            raise SceneError("plane.b", "a model other than plane.a (the two end at the same weights)", self.b)
+        # The line's direction is b - a itself (not a unit vector): alpha is t. beta names the split.
+        return a.float(), (b - a).float(), torch.zeros(space.size), self.axis_labels(), {}
 
 
 def plane_kinds() -> str:
@@ -717,7 +772,7 @@ class Scene:
         object.__setattr__(self, "runs", runs)
         if not isinstance(self.plane, Plane):
             raise SceneError("plane", f"a plane: one of {plane_kinds()}", self.plane)
-        if isinstance(self.plane, ModelsPlane):  # which paths the plane goes through: part of the key
+        if isinstance(self.plane, (ModelsPlane, Interpolation)):  # which paths it goes through: in the key
             object.__setattr__(self, "plane", self.plane.resolved([r.name for r in runs] + [p.label for p in paths]))
         if self.evaluate_on not in ("test", "train"):
             raise SceneError("evaluate_on", "'test' or 'train'", self.evaluate_on)

@@ -260,7 +260,13 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
         labels, colors = run_looks(scene)
         labels, notes = tuned(scene, landscape, labels) if scene.surface is not None else (labels, [])
         frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
-        job.film = Film(Picture(landscape, frame_plan, _style_for(scene), settings))
+        style = _style_for(scene)
+        if "barrier" in landscape.facts:  # an Interpolation: the barrier is the film's headline number
+            barrier = (f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
+                       f"t = {landscape.facts['barrier_at']:.2f}")
+            style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {barrier}" if style.subtitle else barrier)
+            notes = notes + [barrier]
+        job.film = Film(Picture(landscape, frame_plan, style, settings))
         job.film.notes += notes + off_the_map(landscape, labels)
         job.runs, job.facts = runs_report(landscape, labels), dict(landscape.facts)
         job.frames, job.size, job.fps = settings.frames, settings.size, settings.fps

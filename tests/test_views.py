@@ -1,12 +1,12 @@
-"""ModelsPlane: the plane through three runs' end points (Run(seed=) starts them apart) contains them
-exactly, in orthonormal axes; bad planes exit 2 naming the field."""
+"""Views through several models: ModelsPlane (the plane through three runs' end points, Run(seed=) starting
+them apart) contains them exactly in orthonormal axes; Interpolation (the line between two) matches the
+article's net computed by hand; bad views exit 2 naming the field."""
 import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
-from lossfilm import Grid, ModelsPlane, Run, Scene, datasets, models
+from lossfilm import Grid, Interpolation, ModelsPlane, Run, Scene, datasets, models
 from lossfilm.errors import SceneError
 
 
@@ -61,21 +61,63 @@ def test_run_seed_starts_runs_apart_and_is_part_of_the_key():
     assert cache.key(swapped) != cache.key(scene)
 
 
+def _line_scene(plane=None, seeds=(1, 2)):
+    # The article's 1-1-1 tanh net from two random initialisations (no init=): two different minima.
+    return Scene(name="line", data=datasets.piecewise(n=2000, seed=0), model=models.article_net,
+                 runs=[Run("sgd", lr=0.05, epochs=3, seed=s, label=f"s{s}") for s in seeds],
+                 plane=plane or Interpolation("s1", "s2", extend=0.5, points_per_unit=20), loss="mse", duration=1)
+
+
+def test_the_line_holds_both_ends_and_matches_a_hand_computation(tmp_path):
+    from lossfilm.compute import train
+    from lossfilm.studio import render
+
+    scene = _line_scene()
+    result = render(scene, quality="low", formats=["npz"], out=tmp_path, fps=4, cache_dir=tmp_path / "c")
+    with np.load(result.outputs["npz"], allow_pickle=False) as z:
+        ts, loss = z["alphas"], z["loss"]
+        ends = [z[f"path{i}_loss"][-1] for i in range(2)]
+        t_end = [z[f"path{i}_alpha"][-1] for i in range(2)]
+    assert ts[0] == pytest.approx(-0.5) and ts[-1] == pytest.approx(1.5) and loss.shape == (2, len(ts))
+    assert 0.0 in ts and 1.0 in ts
+    # t = 0 and t = 1 are the two runs' end points: their losses and their own projections.
+    assert loss[0, ts == 0][0] == pytest.approx(ends[0], rel=1e-5)
+    assert loss[0, ts == 1][0] == pytest.approx(ends[1], rel=1e-5)
+    np.testing.assert_allclose(t_end, [0, 1], atol=1e-6)
+    # Every sample against numpy: theta(t) = (1 - t) a + t b in w2 * tanh(w1 * x), on both splits.
+    a, b = (train(scene, r).thetas[-1].astype(np.float64) for r in scene.runs)
+    for row, (x, y) in enumerate([(scene.data.x_test, scene.data.y_test), (scene.data.x_train, scene.data.y_train)]):
+        x, y = x.reshape(-1).astype(np.float64), y.reshape(-1).astype(np.float64)
+        want = [np.mean((y - w2 * np.tanh(w1 * x)) ** 2) for w1, w2 in ((1 - t) * a + t * b for t in ts)]
+        np.testing.assert_allclose(loss[row], want, rtol=1e-4)
+    inside = (ts >= 0) & (ts <= 1)
+    barrier = loss[0][inside].max() - max(ends)
+    out = result.as_json()
+    assert out["barrier"] == pytest.approx(barrier, rel=1e-6)
+    assert ts[inside][np.argmax(loss[0][inside])] == pytest.approx(out["barrier_at"])
+    assert any(n.startswith("barrier ") for n in result.notes)
+
+
 @pytest.mark.parametrize("make, field", [
     (lambda: _scene(ModelsPlane("a", "b", "nope")), "plane.c"),
     (lambda: _scene(labels=("a", "a", "c"), plane=ModelsPlane("a", "b", "c")), "plane.a"),
     (lambda: ModelsPlane("a", "a", "c"), "plane.b"),
+    (lambda: _line_scene(Interpolation("s1", "nope")), "plane.b"),
+    (lambda: Interpolation("s1", "s1"), "plane.b"),
+    (lambda: Interpolation("s1", "s2", extend=-1), "plane.extend"),
+    (lambda: Interpolation("s1", "s2", points_per_unit=1), "plane.points_per_unit"),
 ])
-def test_bad_planes_name_the_field(make, field):
+def test_bad_views_name_the_field(make, field):
     with pytest.raises(SceneError, match=field):
         make()
 
 
-def test_two_identical_models_exit_2(rejected):
+@pytest.mark.parametrize("view", ["ModelsPlane('a', 'b', 'c')", "Interpolation('a', 'b')"])
+def test_two_identical_models_exit_2(rejected, view):
     done = rejected("same",
-                    "from lossfilm import Grid, ModelsPlane, Run, Scene, datasets, models\n"
+                    "from lossfilm import Grid, Interpolation, ModelsPlane, Run, Scene, datasets, models\n"
                     "runs = [Run('adam', lr=0.02, epochs=1, seed=s, label=n) for s, n in ((1, 'a'), (1, 'b'), (2, 'c'))]\n"
                     "scene = Scene(name='same', data=datasets.moons(n=200, seed=0),\n"
                     "              model=models.mlp(inputs=2, hidden=(4,), outputs=2), runs=runs,\n"
-                    "              plane=ModelsPlane('a', 'b', 'c'), loss='cross_entropy', grid=Grid.around_paths(points=8))\n")
+                    f"              plane={view}, loss='cross_entropy', grid=Grid.around_paths(points=8))\n")
     assert "plane.b" in done.stderr and "same weights" in done.stderr

@@ -1,0 +1,16 @@
+"""Two runs of one MLP on two moons from two initialisations, and the straight line between where they
+end (Goodfellow et al. 2015): is there a barrier between the two solutions? The ribbon's front edge is
+the test loss along the line, its back edge the training loss; the subtitle gives the barrier."""
+from lossfilm import Interpolation, Run, Scene, Style, datasets, models
+
+scene = Scene(
+    name="two_minima",
+    data=datasets.moons(n=1000, noise=0.15, seed=0),
+    model=models.mlp(inputs=2, hidden=(16, 16), outputs=2),
+    runs=[Run(optimizer="adam", lr=0.01, epochs=30, batch_size=64, shuffle=True, seed=s, label=name)
+          for s, name in ((1, "seed 1"), (2, "seed 2"))],
+    plane=Interpolation("seed 1", "seed 2", extend=0.5),
+    loss="cross_entropy",
+    style=Style(theme="dark", cmap="viridis", title="Two solutions, one line",
+                subtitle="Adam from two initialisations · front: test, back: training cross-entropy"),
+)
