@@ -387,9 +387,9 @@ def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, directi
     facts = {"barrier": float(grid[0, peak] - ends.max()), "barrier_at": float(ts[peak]),
              "models": {scene.plane.a: [0.0, 0.0], scene.plane.b: [1.0, 0.0]}}
     other_name = "training" if scene.evaluate_on == "test" else "test"
+    facts["beta_ticks"] = {"0": scene.evaluate_on, "1": other_name}  # JSON keys: the film names the edges
     return Landscape(
-        alphas=ts, betas=np.array([0.0, 1.0]), loss=grid, traces=traces,
-        axis_labels=(labels[0], f"split (0: {scene.evaluate_on}, 1: {other_name})"),
+        alphas=ts, betas=np.array([0.0, 1.0]), loss=grid, traces=traces, axis_labels=(labels[0], "split"),
         loss_name=loss.name, epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
         plane=plane_vectors(a, direction, torch.zeros_like(direction), scene.memory_mb), facts=facts,
         minima=np.array([[0.0, 0.0], [1.0, 0.0]]),  # a and b, starred

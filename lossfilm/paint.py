@@ -262,7 +262,7 @@ class LeanAxes:
     """
 
     def __init__(self, ax, field: HeightField, floor: float, names: tuple[str, str, str], theme: dict,
-                 ticks: int, sprites: TextSprites):
+                 ticks: int, sprites: TextSprites, beta_ticks: dict | None = None):
         self.ax = ax
         (x0, y0, _), span = field.lo, field.span
         x1, y1, z1 = x0 + span[0], y0 + span[1], field.lo[2] + span[2]
@@ -278,7 +278,10 @@ class LeanAxes:
             return sprites.get(_tick_label(v), dim, POINTS["tick"])
 
         self.xticks = [(v, label(v)) for v in ticks_in(x0, x1)]
-        self.yticks = [(v, label(v)) for v in ticks_in(y0, y1)]
+        # Named ticks where beta is not a number (an Interpolation's two splits), else numbers. A name is
+        # set a tenth in from its edge, clear of the other axis's tick at the corner.
+        self.yticks = ([(y0 + (0.1 + 0.8 * (float(v) - y0) / (y1 - y0)) * (y1 - y0), sprites.get(text, dim, POINTS["tick"]))
+                        for v, text in beta_ticks.items()] if beta_ticks else [(v, label(v)) for v in ticks_in(y0, y1)])
         self.zticks = [(v, label(v)) for v in ticks_in(*self.zrange)]
         self.names = [sprites.get(n, fg, POINTS["axis_name"]) for n in names]
         ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], [floor] * 5, color=dim, lw=0.6, zorder=0.5)
@@ -622,7 +625,8 @@ class Painter:
         zname = self.style.z_label or self.plan.loss_label
         zname = f"log10 {zname}" if self.zlog else zname
         self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, zname),
-                             self.theme, self.look.ticks, self.sprites)
+                             self.theme, self.look.ticks, self.sprites,
+                             {float(k): v for k, v in landscape.facts.get("beta_ticks", {}).items()})
 
     def _overlay(self, landscape: Landscape, style: Style) -> None:
         fg, dim = self.theme["fg"], self.theme["dim"]

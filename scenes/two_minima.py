@@ -1,6 +1,7 @@
 """Two runs of one MLP on two moons from two initialisations, and the straight line between where they
-end (Goodfellow et al. 2015): is there a barrier between the two solutions? The ribbon's front edge is
-the test loss along the line, its back edge the training loss; the subtitle gives the barrier."""
+end (Goodfellow et al. 2015): is there a barrier between the two solutions? One edge of the ribbon is
+the test loss along the line, the other the training loss (the split axis names them); the subtitle gives
+the barrier."""
 from lossfilm import Interpolation, Run, Scene, Style, datasets, models
 
 scene = Scene(
@@ -12,5 +13,5 @@ scene = Scene(
     plane=Interpolation("seed 1", "seed 2", extend=0.5),
     loss="cross_entropy",
     style=Style(theme="dark", cmap="viridis", title="Two solutions, one line",
-                subtitle="Adam from two initialisations · front: test, back: training cross-entropy"),
+                subtitle="Adam from two seeds · edges: test and training cross-entropy"),
 )
