@@ -266,12 +266,10 @@ def check_fits(landscape: Landscape, scene) -> None:
     la, lb = landscape.alphas, landscape.betas
     if la.ndim != 1 or lb.ndim != 1 or landscape.loss.shape != (lb.size, la.size) or min(la.size, lb.size) < 2:
         raise ValueError(f"a grid of {landscape.loss.shape} for axes of {la.shape} and {lb.shape}")
-    if getattr(scene, "surface", None) is not None or type(getattr(scene, "plane", None)).__name__ == "Interpolation":
-        pass  # a surface's grid is its domain, grown or not; a line's is its own samples of t
-    elif scene.grid.fit == "path" and landscape.loss.shape != scene.grid.shape():
-        raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
-    if scene.grid.fit == "fixed" and landscape.loss.shape != scene.grid.shape() and getattr(scene, "surface", None) is None \
-            and type(getattr(scene, "plane", None)).__name__ != "Interpolation":
+    # A surface's grid is its domain, grown or not; a plane kind with its own grid (a line's samples of t)
+    # is not the scene's Grid either.
+    own_grid = getattr(scene, "surface", None) is not None or getattr(scene.plane, "own_grid", False)
+    if not own_grid and scene.grid.fit in ("path", "fixed") and landscape.loss.shape != scene.grid.shape():
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
     if landscape.plane and (set(landscape.plane) != {"theta0", "d1", "d2"}
                             or len({v.shape for v in landscape.plane.values()}) != 1):

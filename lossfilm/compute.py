@@ -118,12 +118,9 @@ def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None)
     A step whose loss or parameters are not finite ends the run; the path stops at the last finite point.
     """
     with torch.random.fork_rng(devices=[]):  # dropout draws from the global generator: seed it, then restore
-        torch.manual_seed(seed_of(scene, run))
+        torch.manual_seed(scene.seed_of(run))
         return _train(scene, run, progress)
 
-
-def seed_of(scene: Scene, run: Run) -> int:
-    return scene.seed if run.seed is None else run.seed
 
 
 def _batches(scene: Scene, run: Run, gen: torch.Generator):
@@ -150,14 +147,14 @@ def steps_per_epoch(scene: Scene, run: Run) -> int:
 
 
 def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Recorded:
-    model = build_model(scene, seed_of(scene, run))
+    model = build_model(scene, scene.seed_of(run))
     model.train()
     space = ParamSpace(model)
     loss = losses.get(scene.loss)
     opt = optimizers.make(run, model.parameters())
     lr = float(opt.param_groups[0]["lr"]) if "lr" in opt.param_groups[0] else None
     schedule = optimizers.scheduler(run, opt)
-    gen = torch.Generator().manual_seed(seed_of(scene, run))
+    gen = torch.Generator().manual_seed(scene.seed_of(run))
     steps = run.epochs * steps_per_epoch(scene, run)
     thetas = _records(steps + 1, space.size, scene.memory_mb)
     thetas[0] = space.flatten(model).numpy()

@@ -123,7 +123,7 @@ def _descend_scaled(scene: Scene, run: Run, index: int, start: torch.Tensor, ste
     for group in opt.param_groups:
         group["lr"] = 1.0
     scale = torch.tensor(lrs, dtype=torch.float64)[:, None]
-    noise = torch.Generator().manual_seed((scene.seed if run.seed is None else run.seed) * 1_000_003 + index)
+    noise = torch.Generator().manual_seed(scene.seed_of(run) * 1_000_003 + index)
     path = torch.empty(steps + 1, k, 2, dtype=torch.float64)
     path[0] = at.detach()
     live = torch.ones(k, 1, dtype=torch.bool)

@@ -232,6 +232,7 @@ class Plane:
     count; ``path`` is the first run's recorded parameters (steps x P). Nothing else names the kinds."""
 
     center = "final"
+    own_grid = False  # True: the kind samples its own grid (Interpolation's t), not the scene's Grid
 
     def basis(self, space, path, memory_mb: float):
         raise NotImplementedError
@@ -434,8 +435,50 @@ class HessianPlane(Plane):
         return center, d1, d2, self.axis_labels(values), {"eigenvalues": [float(v) for v in values]}
 
 
+class ThroughModels(Plane):
+    """A view through the end points of some of the scene's runs or paths, named by their labels in the
+    fields ``PARTS``. The Scene resolves the labels to ``indices`` (so which runs the view goes through is
+    part of the cache key); ``basis`` is given every end point (compute.Problem)."""
+
+    PARTS: tuple[str, ...] = ()
+    needs_problem = True
+
+    def _check_parts(self) -> None:
+        for part in self.PARTS:
+            _text(getattr(self, part), f"plane.{part}")
+            if not getattr(self, part):
+                raise SceneError(f"plane.{part}", "the label of one of the scene's runs or paths", getattr(self, part))
+        for j, part in enumerate(self.PARTS):
+            for other in self.PARTS[:j]:
+                if getattr(self, part) == getattr(self, other):
+                    raise SceneError(f"plane.{part}", f"a run other than plane.{other}", getattr(self, part))
+
+    def resolved(self, names: list[str]) -> "ThroughModels":
+        """This view with the indices of its paths among ``names`` (the runs', then the paths')."""
+        found = []
+        for part in self.PARTS:
+            label = getattr(self, part)
+            hits = [i for i, n in enumerate(names) if n == label]
+            if len(hits) != 1:
+                why = "the label of exactly one" if hits else "the label of one"
+                raise SceneError(f"plane.{part}", f"{why} of the scene's runs or paths ({', '.join(names)})", label)
+            found.append(hits[0])
+        return dataclasses.replace(self, indices=tuple(found))
+
+    def ends(self, problem):
+        """The named end points, in PARTS order, as float64 tensors."""
+        import torch
+
+        return [torch.as_tensor(np.asarray(problem.ends[i]), dtype=torch.float64) for i in self.indices]
+
+    def _apart(self, gap, scale, part: str, expected: str) -> None:
+        """A SceneError naming ``part`` when ``gap`` (a vector) is nothing beside ``scale``."""
+        if float(gap.norm()) <= 1e-6 * max(1.0, float(scale)):
+            raise SceneError(f"plane.{part}", expected, getattr(self, part))
+
+
 @dataclass(frozen=True)
-class ModelsPlane(Plane):
+class ModelsPlane(ThroughModels):
     """The plane through three models (Garipov et al. 2018): the end points of the runs or paths labelled
     ``a``, ``b`` and ``c``. theta0 is a; the axes are orthonormalised (d1 along b - a, d2 the part of
     c - a orthogonal to it), so distances on the surface are true distances in weight space. a sits at
@@ -447,45 +490,21 @@ class ModelsPlane(Plane):
     labels: tuple[str, str] = ("α (towards b)", "β (towards c)")
     indices: tuple[int, int, int] | None = None  # set by the Scene: which of its paths a, b, c are
 
-    needs_problem = True
+    PARTS = ("a", "b", "c")
 
     def __post_init__(self) -> None:
-        for part in ("a", "b", "c"):
-            _text(getattr(self, part), f"plane.{part}")
-            if not getattr(self, part):
-                raise SceneError(f"plane.{part}", "the label of one of the scene's runs or paths", getattr(self, part))
-        for part, other in (("b", "a"), ("c", "a"), ("c", "b")):
-            if getattr(self, part) == getattr(self, other):
-                raise SceneError(f"plane.{part}", f"a run other than plane.{other}", getattr(self, part))
+        self._check_parts()
 
     def axis_labels(self) -> tuple[str, str]:
         return self.labels
 
-    PARTS = ("a", "b", "c")
-
-    def resolved(self, names: list[str]) -> "ModelsPlane":
-        """This plane with the indices of its paths among ``names`` (the runs', then the paths')."""
-        found = []
-        for part in self.PARTS:
-            label = getattr(self, part)
-            hits = [i for i, n in enumerate(names) if n == label]
-            if len(hits) != 1:
-                why = "the label of exactly one" if hits else "the label of one"
-                raise SceneError(f"plane.{part}", f"{why} of the scene's runs or paths ({', '.join(names)})", label)
-            found.append(hits[0])
-        return dataclasses.replace(self, indices=tuple(found))
-
     def basis(self, space, path, memory_mb, problem=None):
-        import torch
-
-        a, b, c = (torch.as_tensor(np.asarray(problem.ends[i]), dtype=torch.float64) for i in self.indices)
+        a, b, c = self.ends(problem)
         u, v = b - a, c - a
-        if float(u.norm()) <= 1e-6 * max(1.0, float(a.norm())):
-            raise SceneError("plane.b", "a model other than plane.a (the two end at the same weights)", self.b)
+        self._apart(u, a.norm(), "b", "a model other than plane.a (the two end at the same weights)")
         d1 = u / u.norm()
         w = v - (v @ d1) * d1
-        if float(w.norm()) <= 1e-6 * max(1.0, float(v.norm())):
-            raise SceneError("plane.c", "a model off the line through plane.a and plane.b", self.c)
+        self._apart(w, v.norm(), "c", "a model off the line through plane.a and plane.b")
         d2 = w / w.norm()
         points = [[0.0, 0.0], [float(u.norm()), 0.0], [float(v @ d1), float(w.norm())]]
         return (a.float(), d1.float(), d2.float(), self.axis_labels(),
@@ -493,7 +512,7 @@ class ModelsPlane(Plane):
 
 
 @dataclass(frozen=True)
-class Interpolation(Plane):
+class Interpolation(ThroughModels):
     """The straight line between two models (Goodfellow et al. 2015): theta(t) = (1 - t) a + t b for t
     from -extend to 1 + extend, a and b the end points of the runs or paths with those labels. The film
     shows it as a ribbon: its front edge is the loss on the scene's evaluate_on split, its back edge the
@@ -507,17 +526,11 @@ class Interpolation(Plane):
     points_per_unit: int = 60  # samples for t from 0 to 1; t = 0 and t = 1 are always samples
     indices: tuple[int, int] | None = None  # set by the Scene: which of its paths a and b are
 
-    needs_problem = True
     PARTS = ("a", "b")
-    resolved = ModelsPlane.resolved
+    own_grid = True  # the samples of t, not the scene's Grid
 
     def __post_init__(self) -> None:
-        for part in self.PARTS:
-            _text(getattr(self, part), f"plane.{part}")
-            if not getattr(self, part):
-                raise SceneError(f"plane.{part}", "the label of one of the scene's runs or paths", getattr(self, part))
-        if self.a == self.b:
-            raise SceneError("plane.b", "a run other than plane.a", self.b)
+        self._check_parts()
         object.__setattr__(self, "extend", _number(self.extend, "plane.extend", minimum=0))
         if self.extend > 10:
             raise SceneError("plane.extend", "at most 10 (how far past a and b the line goes, in units of b - a)",
@@ -538,16 +551,21 @@ class Interpolation(Plane):
     def basis(self, space, path, memory_mb, problem=None):
         import torch
 
-        a, b = (torch.as_tensor(np.asarray(problem.ends[i]), dtype=torch.float64) for i in self.indices)
-        if float((b - a).norm()) <= 1e-6 * max(1.0, float(a.norm())):
-            raise SceneError("plane.b", "a model other than plane.a (the two end at the same weights)", self.b)
+        a, b = self.ends(problem)
+        self._apart(b - a, a.norm(), "b", "a model other than plane.a (the two end at the same weights)")
         # The line's direction is b - a itself (not a unit vector): alpha is t. beta names the split.
         return a.float(), (b - a).float(), torch.zeros(space.size), self.axis_labels(), {}
 
 
 def plane_kinds() -> str:
-    """The plane kinds there are, for messages: every subclass of Plane."""
-    return ", ".join(k.__name__ for k in Plane.__subclasses__())
+    """The plane kinds there are, for messages: every concrete (dataclass) subclass of Plane, at any depth."""
+    kinds, todo = [], list(Plane.__subclasses__())
+    while todo:
+        kind = todo.pop(0)
+        todo += kind.__subclasses__()
+        if dataclasses.is_dataclass(kind):
+            kinds.append(kind.__name__)
+    return ", ".join(kinds)
 
 
 @dataclass(frozen=True)
@@ -835,6 +853,10 @@ class Scene:
         object.__setattr__(self, "memory_mb", _number(self.memory_mb, "memory_mb", positive=True))
         if self.device not in DEVICES:
             raise SceneError("device", "'cpu', 'cuda' or 'auto'", self.device)
+
+    def seed_of(self, run: Run) -> int:
+        """The seed a run draws from: its own (Run(seed=)), else the scene's."""
+        return self.seed if run.seed is None else run.seed
 
     def start_of(self, run: Run) -> tuple[float, float]:
         """Where a run on the surface starts: its own start, else the scene's, else the surface's."""
