@@ -262,10 +262,11 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
         frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
         style = _style_for(scene)
         if "barrier" in landscape.facts:  # an Interpolation: the barrier is the film's headline number
-            barrier = (f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
-                       f"t = {landscape.facts['barrier_at']:.2f}")
-            style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {barrier}" if style.subtitle else barrier)
-            notes = notes + [barrier]
+            short = f"barrier {landscape.facts['barrier']:.3g} at t = {landscape.facts['barrier_at']:.2f}"
+            # On screen it is short, so the subtitle still fits a square or tall frame; the note names the loss.
+            style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {short}" if style.subtitle else short)
+            notes = notes + [f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
+                             f"t = {landscape.facts['barrier_at']:.2f}"]
         job.film = Film(Picture(landscape, frame_plan, style, settings))
         job.film.notes += notes + off_the_map(landscape, labels)
         job.runs, job.facts = runs_report(landscape, labels), dict(landscape.facts)

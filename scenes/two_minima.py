@@ -13,5 +13,5 @@ scene = Scene(
     plane=Interpolation("seed 1", "seed 2", extend=0.5),
     loss="cross_entropy",
     style=Style(theme="dark", cmap="viridis", title="Two solutions, one line",
-                subtitle="Adam from two seeds · edges: test and training cross-entropy"),
+                subtitle="Adam, two seeds · edges: test and training"),
 )
