@@ -9,6 +9,7 @@ import dataclasses
 import json
 import signal
 import sys
+import threading
 import traceback
 import warnings
 from pathlib import Path
@@ -114,8 +115,22 @@ class _Terminated(BaseException):
     pass
 
 
+_stopping = threading.Event()  # set once a signal is ending this process
+
+
 def _on_sigterm(signum, frame):
+    _stopping.set()
     raise _Terminated()
+
+
+def _quiet_when_stopping(previous):
+    """A thread hook that stays silent once a signal ends the process: a SIGTERM to the whole process
+    group also stops the pool's workers and its fork server, and the pool's own thread, replacing a
+    worker, then fails to start one and would print a traceback beside the one word the CLI answers."""
+    def hook(args):
+        if not _stopping.is_set():
+            previous(args)
+    return hook
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -129,8 +144,10 @@ def run() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    previous = signal.signal(signal.SIGTERM, _on_sigterm), warnings.showwarning
+    _stopping.clear()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm), warnings.showwarning, threading.excepthook
     warnings.showwarning = _show_warning
+    threading.excepthook = _quiet_when_stopping(previous[2])
     try:
         return _main(argv)
     except BadInput as exc:
@@ -144,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        _stopping.set()
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug or an environment problem: one line, the traceback on request
@@ -157,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         warnings.showwarning = previous[1]
+        if not _stopping.is_set():  # a stopping process keeps it to the end: the pool's threads outlive main()
+            threading.excepthook = previous[2]
 
 
 def _main(argv: list[str] | None) -> int:
