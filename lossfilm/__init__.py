@@ -4,11 +4,12 @@ scene -> compute -> plan -> paint -> encode; see DESIGN.md. Scene files import t
 """
 import importlib
 
-from .scene import (Camera, CustomPlane, Data, Grid, HessianPlane, Interpolation, ModelsPlane, Move, PCAPlane, Plane,
-                    RandomPlane, Run, Scene, Style, WeightsPlane)
+from .compare import Compare
+from .scene import (Camera, CustomPlane, Data, Evolve, Grid, HessianPlane, Interpolation, ModelsPlane, Move, PCAPlane,
+                    Plane, RandomPlane, Run, Scene, Style, WeightsPlane)
 from .trajectory import Trajectory, record
 
-__all__ = ["Camera", "CustomPlane", "Data", "Grid", "HessianPlane", "Interpolation", "ModelsPlane", "Move", "PCAPlane", "Plane",
+__all__ = ["Camera", "Compare", "CustomPlane", "Data", "Evolve", "Grid", "HessianPlane", "Interpolation", "ModelsPlane", "Move", "PCAPlane", "Plane",
            "RandomPlane", "Run", "Scene", "Style", "Trajectory", "WeightsPlane", "record",
            "datasets", "models", "render", "render_files", "show", "surfaces"]
 

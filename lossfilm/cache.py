@@ -229,6 +229,8 @@ _recent: list[tuple[object, str]] = []
 def save(landscape: Landscape, path: Path) -> None:
     arrays = {"alphas": landscape.alphas, "betas": landscape.betas, "loss": landscape.loss,
               "minima": landscape.minima, **{f"plane_{k}": v for k, v in landscape.plane.items()}}
+    if landscape.surfaces is not None:
+        arrays.update(surfaces=landscape.surfaces, surface_steps=landscape.surface_steps)
     head = {"axis_labels": list(landscape.axis_labels), "loss_name": landscape.loss_name,
             "epochs": landscape.epochs, "traces": [], "facts": landscape.facts}
     for i, t in enumerate(landscape.traces):
@@ -258,7 +260,9 @@ def load(path: Path) -> Landscape:
                          axis_labels=tuple(head["axis_labels"]), loss_name=head["loss_name"], epochs=int(head["epochs"]),
                          minima=z["minima"].reshape(-1, 2),
                          plane={k[6:]: z[k] for k in z.files if k.startswith("plane_")},
-                         facts=head.get("facts", {}))
+                         facts=head.get("facts", {}),
+                         surfaces=z["surfaces"] if "surfaces" in z.files else None,
+                         surface_steps=z["surface_steps"] if "surface_steps" in z.files else None)
 
 
 def check_fits(landscape: Landscape, scene) -> None:
@@ -271,6 +275,11 @@ def check_fits(landscape: Landscape, scene) -> None:
     own_grid = getattr(scene, "surface", None) is not None or getattr(scene.plane, "own_grid", False)
     if not own_grid and scene.grid.fit in ("path", "fixed") and landscape.loss.shape != scene.grid.shape():
         raise ValueError(f"a {landscape.loss.shape} grid where the scene asks for {scene.grid.shape()}")
+    if (landscape.surfaces is None) != (getattr(scene, "evolve", None) is None):
+        raise ValueError("an evolving film's surfaces missing, or a still film's present")
+    if landscape.surfaces is not None and (landscape.surfaces.shape[1:] != landscape.loss.shape
+                                           or landscape.surface_steps.shape != landscape.surfaces.shape[:1]):
+        raise ValueError("surfaces of another grid than the film's")
     if landscape.plane and (set(landscape.plane) != {"theta0", "d1", "d2"}
                             or len({v.shape for v in landscape.plane.values()}) != 1):
         raise ValueError("a plane whose centre and directions differ in length")

@@ -346,19 +346,44 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         traces.append(Trace(alpha, beta, evaluator(record.thetas), record.epoch_ends, record.diverged_at,
                             record.step_numbers, record.lr))
     alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
-    tick = progress("surface", alphas.size * betas.size) if progress else None
+    moments = centres = None
+    if scene.evolve is not None:
+        moments, centres = evolving_centres(scene, records[0], traces[0], theta0, d1, d2, alphas.size * betas.size)
+    surfaces = 1 if centres is None else len(centres)
+    tick = progress("surface" if surfaces == 1 else f"{surfaces} surfaces", surfaces * alphas.size * betas.size) \
+        if progress else None
     job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, *source,
-                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas)
+                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres)
+    rows = surfaces * len(betas)
     with job.evaluated_by(evaluator):  # rows evaluated here reuse this evaluator
-        parts = executor.map_rows(plane_rows, job, len(betas), tick) if executor else [plane_rows(job, (0, len(betas)), tick)]
+        parts = executor.map_rows(plane_rows, job, rows, tick) if executor else [plane_rows(job, (0, rows), tick)]
+    grids = np.concatenate(parts, axis=0).reshape(surfaces, len(betas), len(alphas))
     return Landscape(
-        alphas=alphas, betas=betas, loss=np.concatenate(parts, axis=0), traces=traces,
+        alphas=alphas, betas=betas, loss=grids[-1], traces=traces,
+        surfaces=None if centres is None else grids, surface_steps=moments,
         axis_labels=tuple(labels), loss_name=loss.name,
         epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
         plane=plane_vectors(theta0, d1, d2, scene.memory_mb), facts=facts,
         # The models a plane goes through are marked as the stars a surface's minima are.
         minima=np.array(list(facts.get("models", {}).values()), dtype=np.float64).reshape(-1, 2),
     )
+
+
+def evolving_centres(scene: Scene, record, trace: Trace, theta0, d1, d2, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The moments of an evolving film (trace indices of the first path) and each one's plane centre:
+    theta0 moved off the plane to the weights of that moment, theta_k - alpha_k d1 - beta_k d2, so that
+    surface k passes through theta_k at the path's own coordinates (alpha_k, beta_k) while the axes
+    and directions stay the scene's. The first path's length bounds K here when it came from outside."""
+    moments = scene.evolve.check(trace.steps, trace.epoch_ends)
+    if len(moments) * points * GRID_BYTES_PER_POINT > scene.memory_mb * 2**20:
+        raise SceneError("evolve", f"{len(moments)} surfaces of {points} points within memory_mb="
+                                   f"{scene.memory_mb:g} (fewer surfaces, a coarser grid, or raise memory_mb)",
+                         len(moments))
+    thetas = torch.as_tensor(np.asarray(record.thetas[moments]), dtype=torch.float64)
+    a = torch.as_tensor(trace.alpha[moments], dtype=torch.float64)[:, None]
+    b = torch.as_tensor(trace.beta[moments], dtype=torch.float64)[:, None]
+    centres = thetas - a * d1.double()[None, :] - b * d2.double()[None, :]
+    return moments, centres.float().numpy()
 
 
 def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, direction, labels, device) -> Landscape:

@@ -356,6 +356,8 @@ class PlaneJob:
     d2: np.ndarray
     alphas: np.ndarray
     betas: np.ndarray
+    # An evolving film: one centre per surface, (K, P); the job's rows are then K blocks of len(betas).
+    centres: np.ndarray | None = None
 
     def evaluator(self) -> Evaluator:
         """This job's evaluator, built once per process (a cluster worker gets many row ranges)."""
@@ -380,7 +382,16 @@ _evaluators: dict[str, Evaluator] = {}
 
 
 def plane_rows(job: PlaneJob, rows: tuple[int, int], progress=None) -> np.ndarray:
-    """Rows [start, stop) of the job's grid (betas by alphas)."""
+    """Rows [start, stop) of the job's grid (betas by alphas). With several centres (an evolving film)
+    the rows are the K grids one after another: row r is beta row r % nb of surface r // nb, so the K
+    surfaces go to the workers (or a cluster) as rows do."""
     t = partial(torch.as_tensor, dtype=torch.float32)
-    return job.evaluator().over_plane(t(job.theta0), t(job.d1), t(job.d2), job.alphas, job.betas[rows[0]:rows[1]],
-                                      progress)
+    if job.centres is None:
+        return job.evaluator().over_plane(t(job.theta0), t(job.d1), t(job.d2), job.alphas,
+                                          job.betas[rows[0]:rows[1]], progress)
+    nb, parts = len(job.betas), []
+    for k in range(rows[0] // nb, (rows[1] - 1) // nb + 1):
+        lo, hi = max(rows[0] - k * nb, 0), min(rows[1] - k * nb, nb)
+        parts.append(job.evaluator().over_plane(t(job.centres[k]), t(job.d1), t(job.d2), job.alphas,
+                                                job.betas[lo:hi], progress))
+    return np.concatenate(parts, axis=0)

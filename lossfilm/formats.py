@@ -205,17 +205,44 @@ class NPZ(Numbers):
     mime = "application/octet-stream"
 
     def write_numbers(self, picture, path):
-        """``picture``: a segments.Picture (the numbers, the frame plan's labels and colours, the style)."""
+        """``picture``: a segments.Picture (the numbers, the frame plan's labels and colours, the style),
+        or a comparison's PanelsPicture: then every array is named ``<panel scene>/<array>`` and the
+        header lists the panels, each with its own header."""
         import json
 
         import numpy as np
 
         from .files import write_npz
 
+        if hasattr(picture, "panels"):
+            arrays, panels = {}, []
+            for name, caption, panel in zip(picture.names, picture.captions, picture.panels):
+                own, head = self._arrays(panel)
+                arrays.update({f"{name}/{k}": v for k, v in own.items()})
+                head["arrays"] = {f"{name}/{k}": v for k, v in head["arrays"].items()}
+                for p in head["paths"]:
+                    p["arrays"] = [f"{name}/{k}" for k in p["arrays"]]
+                panels.append({"scene": name, "caption": caption, **head})
+            head = {"panels": panels}
+        else:
+            arrays, head = self._arrays(picture)
+        arrays["header"] = np.array(json.dumps(head))
+        write_npz(path, arrays)
+
+    @staticmethod
+    def _arrays(picture) -> tuple[dict, dict]:
+        import numpy as np
+
         land, plan = picture.landscape, picture.plan
         arrays = {"alphas": land.alphas, "betas": land.betas, "loss": land.loss}
         described = {"alphas": "alpha of each grid column", "betas": "beta of each grid row",
                      "loss": "loss[i, j] at (alphas[j], betas[i])"}
+        if land.surfaces is not None:
+            arrays.update(surfaces=land.surfaces, surface_steps=np.asarray(
+                [land.traces[0].step_at(int(k)) for k in land.surface_steps], np.int64))
+            described.update(surfaces="(K, rows, cols) the surface at each of K moments of training, each through "
+                                      "that moment's weights (loss is the last)",
+                             surface_steps="the training step of each surface")
         if len(land.minima):
             arrays["minima"] = land.minima
             described["minima"] = "(k, 2) the surface's known minima as (alpha, beta)"
@@ -239,10 +266,8 @@ class NPZ(Numbers):
                               f"path{i}_epoch_ends": "the index (into the path) at which each epoch ends"})
             paths.append({"label": label, "color": color, "diverged_at": t.diverged_at, "lr": t.lr,
                           "arrays": list(names)})
-        head = {"axis_labels": list(land.axis_labels), "loss_name": land.loss_name, "arrays": described,
-                "paths": paths}
-        arrays["header"] = np.array(json.dumps(head))
-        write_npz(path, arrays)
+        return arrays, {"axis_labels": list(land.axis_labels), "loss_name": land.loss_name, "arrays": described,
+                        "paths": paths}
 
 
 @register
@@ -263,7 +288,8 @@ class HTML(Numbers):
     def write_numbers(self, picture, path):
         from .page import write_html
 
-        write_html(picture.landscape, picture.plan, picture.style, path, picture.settings.html_js)
+        views = [(p.landscape, p.plan, p.style) for p in getattr(picture, "panels", [picture])]
+        write_html(views, path, picture.settings.html_js, captions=getattr(picture, "captions", None))
 
 
 @register
@@ -276,4 +302,4 @@ class PLY(Numbers):
     def write_numbers(self, picture, path):
         from .mesh import write_ply
 
-        write_ply(picture.landscape, picture.plan, picture.style, path)
+        write_ply([(p.landscape, p.plan, p.style) for p in getattr(picture, "panels", [picture])], path)

@@ -51,3 +51,7 @@ class Landscape:
     # kept when the three fit the scene's memory_mb; empty on a surface or when they do not fit.
     plane: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)  # what the plane found, JSON-able: {"eigenvalues": [λ1, λ2]}
+    # An evolving film (Evolve): the surface at K moments of the first run, (K, nb, na) on the same grid,
+    # each through that moment's weights, and the trace index of each moment. ``loss`` is the last one.
+    surfaces: np.ndarray | None = None
+    surface_steps: np.ndarray | None = None

@@ -78,17 +78,35 @@ def path_lines(landscape: Landscape, plan: FramePlan, style: Style) -> tuple[np.
             np.concatenate(colors))
 
 
-def write_ply(landscape: Landscape, plan: FramePlan, style: Style, path: Path) -> Path:
-    """The surface and the paths in one binary PLY at ``path`` (written under a temporary name first)."""
+def write_ply(views, path: Path) -> Path:
+    """The surface and the paths in one binary PLY at ``path`` (written under a temporary name first).
+    ``views``: a list of (landscape, plan, style); a comparison's panels stand side by side along x, a
+    tenth of a panel's width apart."""
     import meshio
 
-    sp, quads, sc = surface_mesh(landscape, style)
-    pp, segments, pc = path_lines(landscape, plan, style)
-    points = np.concatenate([sp, pp]).astype(np.float32)
-    colors = np.concatenate([sc, pc])
-    cells = [("quad", quads.astype(np.int32))]
+    points, colors, quads, lines = [], [], [], []
+    base, shift = 0, 0.0
+    for landscape, plan, style in views:
+        sp, q, sc = surface_mesh(landscape, style)
+        pp, segments, pc = path_lines(landscape, plan, style)
+        offset = shift - float(landscape.alphas[0])
+        sp, pp = sp.copy(), pp.copy()
+        if len(views) > 1:
+            sp[:, 0] += offset
+            pp[:, 0] += offset
+        points += [sp, pp]
+        colors += [sc, pc]
+        quads.append(q + base)
+        lines.append(segments + base + len(sp))
+        base += len(sp) + len(pp)
+        width = float(landscape.alphas[-1] - landscape.alphas[0])
+        shift += 1.1 * width
+    points = np.concatenate(points).astype(np.float32)
+    colors = np.concatenate(colors)
+    cells = [("quad", np.concatenate(quads).astype(np.int32))]
+    segments = np.concatenate(lines)
     if len(segments):
-        cells.append(("line", (segments + len(sp)).astype(np.int32)))
+        cells.append(("line", segments.astype(np.int32)))
     mesh = meshio.Mesh(points, cells, point_data={"red": colors[:, 0], "green": colors[:, 1], "blue": colors[:, 2]})
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.ply")

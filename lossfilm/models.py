@@ -59,9 +59,47 @@ def _tiny_cnn_class():
     return TinyCNN
 
 
+@functools.lru_cache(maxsize=None)
+def _residual_mlp_class():
+    from torch import nn
+
+    class ResidualMLP(nn.Module):
+        """An input layer, ``blocks`` blocks of two Linear layers with ReLU, and a linear head; with
+        ``skip`` each block adds its input back (x + f(x), a ResNet's shortcut), without it the same
+        layers are a plain deep MLP (x -> f(x)): Li et al. 2018's comparison, for a net of this size."""
+
+        def __init__(self, inputs: int, width: int, blocks: int, outputs: int, skip: bool):
+            super().__init__()
+            self.skip = skip
+            self.inp = nn.Linear(inputs, width)
+            self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+                                        for _ in range(blocks))
+            self.head = nn.Linear(width, outputs)
+
+        def forward(self, x):
+            x = self.inp(x).relu()
+            for block in self.blocks:
+                x = (x + block(x) if self.skip else block(x)).relu()
+            return self.head(x)
+
+    ResidualMLP.__module__, ResidualMLP.__qualname__ = __name__, "ResidualMLP"
+    return ResidualMLP
+
+
+def residual_mlp(inputs: int = 2, width: int = 16, blocks: int = 6, outputs: int = 3, skip: bool = True):
+    """A factory for a deep MLP of residual blocks, with (``skip=True``) or without its skip connections."""
+    def build():
+        return _residual_mlp_class()(inputs, width, blocks, outputs, skip)
+
+    build.__name__ = f"residual_mlp_{inputs}_{width}x{blocks}_{outputs}_{'skip' if skip else 'plain'}"
+    return build
+
+
 def __getattr__(name):
     if name == "TinyCNN":
         return _tiny_cnn_class()
+    if name == "ResidualMLP":
+        return _residual_mlp_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -226,37 +226,59 @@ def _surface_at(landscape: Landscape, x: np.ndarray, y: np.ndarray) -> np.ndarra
     return bilinear(landscape.alphas, landscape.betas, np.asarray(landscape.loss, np.float64), x, y)
 
 
-def embedded_figure(html: str) -> dict:
-    """The figure a page written by ``write_html`` carries (for tests and tools that read pages back)."""
-    start = html.index('<script type="application/json" id="lossfilm-figure">')
+def embedded_figure(html: str, panel: int | None = None) -> dict:
+    """The figure a page written by ``write_html`` carries (for tests and tools that read pages back);
+    on a comparison's page, that of panel number ``panel``."""
+    tag = "lossfilm-figure" if panel is None else f"lossfilm-figure-{panel}"
+    start = html.index(f'<script type="application/json" id="{tag}">')
     start = html.index(">", start) + 1
     return json.loads(html[start:html.index("</script>", start)])
 
 
-def write_html(landscape: Landscape, plan: FramePlan, style: Style, path: Path, js: str = "inline") -> Path:
-    """A plotly page at ``path``. ``js``: "inline" (plotly.js in the page: one self-contained file that
-    works offline), "cdn" (a script tag to plotly's CDN) or "directory" (plotly.min.js beside the page)."""
+def write_html(views, path: Path, js: str = "inline", captions=None) -> Path:
+    """A plotly page at ``path`` of ``views``, a list of (landscape, plan, style): one figure filling the
+    page, or a comparison's panels side by side, each under its caption. ``js``: "inline" (plotly.js in
+    the page: one self-contained file that works offline), "cdn" (a script tag to plotly's CDN) or
+    "directory" (plotly.min.js beside the page)."""
     if js not in JS_MODES:
         raise ValueError(f"html-js: expected one of {', '.join(JS_MODES)}, got {js!r}")
     path = Path(path)
-    fig = figure(landscape, plan, style)
-    # The figure goes in once, as JSON, and the page draws it from there: a test (or any tool) reads the
+    style = views[0][2]
+    bg, fg = THEMES[style.theme]["bg"], THEMES[style.theme]["fg"]
+    # Each figure goes in once, as JSON, and the page draws it from there: a test (or any tool) reads the
     # numbers back from the page exactly as plotly receives them.
-    blob = json.dumps(fig, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-    title = _escape(style.title or "Loss landscape")
-    bg = THEMES[style.theme]["bg"]
+    single = len(views) == 1
+    blocks, ids = [], []
+    for k, (landscape, plan, view_style) in enumerate(views):
+        blob = json.dumps(figure(landscape, plan, view_style), separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+        div, fig_id = ("lossfilm-page", "lossfilm-figure") if single else (f"lossfilm-page-{k}", f"lossfilm-figure-{k}")
+        head = "" if single else f'<h2 class="caption">{_escape(captions[k] if captions else "")}</h2>'
+        blocks.append(f'<div class="panel">{head}<div id="{div}" class="plot"></div></div>\n'
+                      f'<script type="application/json" id="{fig_id}">{blob}</script>\n')
+        ids.append((div, fig_id))
+    title = _escape(style.title or "Loss landscape") if single else _escape(" vs ".join(captions or []))
+    css = ("html,body{margin:0;height:100%;background:" + bg + "}#lossfilm-page{width:100%;height:100vh}"
+           if single else
+           "html,body{margin:0;background:" + bg + "}body{display:flex;flex-wrap:wrap}"
+           ".panel{flex:1 1 " + f"{max(30, 96 // len(views))}" + "vw;min-width:320px}"
+           ".caption{color:" + fg + ";font:600 16px sans-serif;text-align:center;margin:8px 0 0}"
+           ".plot{width:100%;height:88vh}")
+    draw = "".join(
+        f"  draw('{div}', '{fig_id}');\n" for div, fig_id in ids)
     html = (f'<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<style>html,body{{margin:0;height:100%;background:{bg}}}#lossfilm-page{{width:100%;height:100vh}}</style>\n"
+            f"<style>{css}</style>\n"
             f"<script>window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>\n{_plotly_js(js, path)}\n</head>\n"
-            f'<body>\n<div id="lossfilm-page"></div>\n'
-            f'<script type="application/json" id="lossfilm-figure">{blob}</script>\n'
+            f"<body>\n{''.join(blocks)}"
             "<script>(function () {\n"
-            "  var f = JSON.parse(document.getElementById('lossfilm-figure').textContent);\n"
-            "  var d = document.getElementById('lossfilm-page');\n"
-            "  Plotly.newPlot(d, f.data, f.layout, {responsive: true, displaylogo: false})\n"
-            "    .then(function () { return Plotly.addFrames(d, f.frames); })\n"
-            "    .then(function () { d.setAttribute('data-ready', '1'); });\n"
+            "  function draw(div, fig) {\n"
+            "    var f = JSON.parse(document.getElementById(fig).textContent);\n"
+            "    var d = document.getElementById(div);\n"
+            "    Plotly.newPlot(d, f.data, f.layout, {responsive: true, displaylogo: false})\n"
+            "      .then(function () { return Plotly.addFrames(d, f.frames); })\n"
+            "      .then(function () { d.setAttribute('data-ready', '1'); });\n"
+            "  }\n"
+            f"{draw}"
             "})();</script>\n</body>\n</html>\n")
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.html")
     try:

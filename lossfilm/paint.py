@@ -101,6 +101,20 @@ def log_heights(z: np.ndarray) -> np.ndarray:
     return out
 
 
+def z_extent(landscape: Landscape, style: Style) -> tuple[float, float]:
+    """The heights a film spans, log10 on a log axis: the style's ``z_range``, else the surface's robust
+    range (over all the surfaces of an evolving film, so its z range holds still)."""
+    log = style.zscale == "log"
+    if style.z_range is not None:
+        lo, hi = style.z_range
+        return (float(np.log10(lo)), float(np.log10(hi))) if log else (float(lo), float(hi))
+    grids = landscape.surfaces if landscape.surfaces is not None else landscape.loss[None]
+    lo, hi = robust_range(log_heights(grids) if log else np.asarray(grids, np.float64))
+    if log:  # a minimum of exactly 0 is a needle to -inf in log z: show LOG_DECADES below the top
+        lo = max(lo, hi - LOG_DECADES)
+    return lo, hi
+
+
 def _decimate(n: int, count: int, keep: int = 0) -> np.ndarray:
     """Every k-th index so at most about ``count`` quads remain, all the same width (uneven facets
     shade unevenly and read as stripes), on the lattice through ``keep`` (the minimum, so a narrow
@@ -237,6 +251,10 @@ class FastSurface(Poly3DCollection):
         surface._fixed_paths = [Path(surface._xy[k], codes) for k in range(n)]
         return surface
 
+    def morphing(self, xd, yd, heights: np.ndarray, colors: np.ndarray) -> Morph:
+        """Bind an evolving film's decimated surfaces (K, rows, cols) and their colours (K, rows, cols, 4)."""
+        return Morph(self, xd, yd, heights, colors)
+
     def do_3d_projection(self):
         v = self.axes.M @ self._corners
         xyz = (v[:3] / v[3]).T.reshape(-1, 4, 3)
@@ -248,6 +266,40 @@ class FastSurface(Poly3DCollection):
         self._facecolors2d = self._colors3d[order] if len(self._colors3d) == len(order) else self._colors3d
         self._edgecolors2d = self._facecolors2d
         return float(depth.min())
+
+
+class Morph:
+    """An evolving film's surfaces, bound to a FastSurface's corners and faces: ``show(at)`` sets the
+    corners' heights and the faces' colours to the blend of surfaces k and k + 1 for ``at`` = k + u, in
+    place (no new artist, Path or shading per frame: a morph frame costs what a still one does)."""
+
+    def __init__(self, surface: "FastSurface", xd, yd, heights: np.ndarray, colors: np.ndarray):
+        self.surface = surface
+        ix = np.searchsorted(xd, surface._corners[0])  # every corner is a grid point of the drawn surface
+        iy = np.searchsorted(yd, surface._corners[1])
+        self.heights = heights  # (K, rows, cols): the decimated surfaces
+        self.corner_z = heights[:, iy, ix]  # (K, 4 n)
+        # plot_surface colours a quad by its first corner's grid point (facecolors[rs][cs]).
+        fi, fj = iy.reshape(-1, 4).min(1), ix.reshape(-1, 4).min(1)
+        self.face_colors = colors[:, fi, fj]  # (K, n, 4)
+        self.at = None
+
+    def blend(self, at: float) -> tuple[int, float]:
+        k = int(np.clip(np.floor(at), 0, len(self.heights) - 2))
+        return k, float(np.clip(at - k, 0.0, 1.0))
+
+    def grid(self, at: float) -> np.ndarray:
+        """The decimated surface at ``at``, as the painter's HeightField holds it."""
+        k, u = self.blend(at)
+        return (1 - u) * self.heights[k] + u * self.heights[k + 1]
+
+    def show(self, at: float) -> None:
+        if at == self.at:
+            return
+        k, u = self.blend(at)
+        self.surface._corners[2] = (1 - u) * self.corner_z[k] + u * self.corner_z[k + 1]
+        self.surface._colors3d = (1 - u) * self.face_colors[k] + u * self.face_colors[k + 1]
+        self.at = at
 
 
 def _tick_label(value: float) -> str:
@@ -262,13 +314,14 @@ class LeanAxes:
     """
 
     def __init__(self, ax, field: HeightField, floor: float, names: tuple[str, str, str], theme: dict,
-                 ticks: int, sprites: TextSprites, beta_ticks: dict | None = None):
+                 ticks: int, sprites: TextSprites, beta_ticks: dict | None = None,
+                 zrange: tuple[float, float] | None = None):
         self.ax = ax
         (x0, y0, _), span = field.lo, field.span
         x1, y1, z1 = x0 + span[0], y0 + span[1], field.lo[2] + span[2]
         self.box = (x0, x1, y0, y1, floor, z1)
         self.pad = 0.07 * span
-        self.zrange = (float(field.z.min()), float(field.z.max()))
+        self.zrange = zrange or (float(field.z.min()), float(field.z.max()))
         dim, fg = theme["dim"], theme["fg"]
 
         def ticks_in(lo, hi):
@@ -480,36 +533,48 @@ class Painter:
         ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * float(frame_plan.zoom[0]))
         self._zoom = float(frame_plan.zoom[0])
 
-        xs, ys, z = landscape.alphas, landscape.betas, landscape.loss
-        self.zlog = style.zscale == "log"
-        if self.zlog:  # heights, colours, ticks and the path all live in log10 units
-            z = log_heights(z)
-        zlo, zhi = robust_range(z)
-        if self.zlog:  # a minimum of exactly 0 is a needle to -inf in log z: show LOG_DECADES below the top
-            zlo = max(zlo, zhi - LOG_DECADES)
-        zc = np.clip(np.where(np.isfinite(z), z, zhi), zlo, zhi)
+        xs, ys = landscape.alphas, landscape.betas
+        self.zlog = style.zscale == "log"  # heights, colours, ticks and the path all live in log10 units
+        zlo, zhi = z_extent(landscape, style)
+        # One surface, or an evolving film's K surfaces (the last is the landscape's loss), on one range.
+        grids = landscape.surfaces if landscape.surfaces is not None else landscape.loss[None]
+        heights = log_heights(grids) if self.zlog else np.asarray(grids, np.float64)
+        zcs = np.clip(np.where(np.isfinite(heights), heights, zhi), zlo, zhi)
+        zc = zcs[-1]
         lowest = np.unravel_index(np.argmin(zc), zc.shape)
         quads = facets(zc, look.surface_quads)
         ri = _decimate(len(ys), quads, lowest[0])
         ci = _decimate(len(xs), quads, lowest[1])
-        xd, yd, zd = xs[ci], ys[ri], smoothed(zc, len(ys) / len(ri), len(xs) / len(ci))[np.ix_(ri, ci)]
+        xd, yd = xs[ci], ys[ri]
+        zds = np.stack([smoothed(g, len(ys) / len(ri), len(xs) / len(ci))[np.ix_(ri, ci)] for g in zcs])
+        zd = zds[-1]
         floor = zlo - 0.32 * (zhi - zlo)
         self.floor = floor
         zlim = (floor, zhi + 2 * LIFT * (zhi - zlo))
-        self.field = HeightField(xd, yd, zd, zlim)
+        # An evolving film is measured (fitted to the frame, its axis ticks placed) on the highest of its
+        # surfaces; each frame then shows its own.
+        self.field = HeightField(xd, yd, zds.max(0), zlim)
         X, Y = np.meshgrid(xd, yd)
 
         cmap = contrasting(matplotlib.colormaps[style.cmap], theme["bg"])
         norm = Normalize(zlo, zhi)
+        self.floors = []
         if style.floor:
-            ax.contourf(X, Y, zd, zdir="z", offset=floor, levels=14, cmap=cmap, norm=norm, alpha=0.85, zorder=0)
+            for g in zds:
+                self.floors.append(ax.contourf(X, Y, g, zdir="z", offset=floor, levels=14, cmap=cmap, norm=norm,
+                                               alpha=0.85, zorder=0))
         light = LightSource(azdeg=315, altdeg=50)
         # Hill-shading in the box's own proportions, so the light falls as the viewer sees the shape.
-        colors = light.shade(zd, cmap=cmap, norm=norm, blend_mode="soft",
-                             vert_exag=BOX_ASPECT[2] / self.field.span[2],
-                             dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
-        FastSurface.adopt(ax.plot_surface(X, Y, zd, facecolors=colors, rstride=1, cstride=1, linewidth=0,
-                                          antialiased=False, shade=False, zorder=2))
+        colors = np.stack([light.shade(g, cmap=cmap, norm=norm, blend_mode="soft",
+                                       vert_exag=BOX_ASPECT[2] / self.field.span[2],
+                                       dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
+                           for g in zds])
+        self.surface = FastSurface.adopt(ax.plot_surface(X, Y, zd, facecolors=colors[-1], rstride=1, cstride=1,
+                                                         linewidth=0, antialiased=False, shade=False, zorder=2))
+        self.morph = None
+        if len(zds) > 1:
+            self.morph = self.surface.morphing(xd, yd, zds, colors)
+            self._zrange = (float(zds.min()), float(zds.max()))
 
         ax.set_xlim(xd[0], xd[-1])
         ax.set_ylim(yd[0], yd[-1])
@@ -519,6 +584,7 @@ class Painter:
         # Per run: shadow, ghost (hidden stretches), path, start and current markers.
         self.norm, self.cmap = norm, cmap
         self.runs = []
+        self._starts = []
         self._lift = LIFT * (zhi - zlo)
         for trace, color in zip(landscape.traces, frame_plan.colors):
             x, y = trace.alpha, trace.beta
@@ -530,8 +596,9 @@ class Painter:
             line, = ax.plot([], [], [], color=color, lw=2.4, zorder=4, solid_capstyle="round",
                             path_effects=[patheffects.Stroke(linewidth=3.8, foreground=theme["bg"], alpha=0.7),
                                           patheffects.Normal()])
-            ax.plot([x[0]], [y[0]], [zs[0]], marker="o", ms=4.5, color=color, mec=theme["marker_edge"],
-                    mew=0.6, zorder=5, ls="")
+            start, = ax.plot([x[0]], [y[0]], [zs[0]], marker="o", ms=4.5, color=color, mec=theme["marker_edge"],
+                             mew=0.6, zorder=5, ls="")
+            self._starts.append(start)
             head, = ax.plot([], [], [], marker="o", ms=8, color=color, mec=theme["marker_edge"], mew=1.4,
                             zorder=6, ls="")
             self.runs.append((trace, np.stack([x, y, zs], 1), shadow, ghost, line, head))
@@ -626,7 +693,8 @@ class Painter:
         zname = f"log10 {zname}" if self.zlog else zname
         self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, zname),
                              self.theme, self.look.ticks, self.sprites,
-                             {float(k): v for k, v in landscape.facts.get("beta_ticks", {}).items()})
+                             {float(k): v for k, v in landscape.facts.get("beta_ticks", {}).items()},
+                             getattr(self, "_zrange", None))
 
     def _overlay(self, landscape: Landscape, style: Style) -> None:
         fg, dim = self.theme["fg"], self.theme["dim"]
@@ -807,6 +875,23 @@ class Painter:
             return np.arange(s + 1)
         return np.unique(np.round(np.linspace(0, s, MAX_PATH_VERTICES)).astype(int))
 
+    def _show_surface(self, at: float) -> None:
+        """An evolving film's frame: the surface, the height field the paths and the occlusion test
+        read, the floor map (the nearest moment's) and the start markers at ``at`` = k + u."""
+        self.morph.show(at)
+        self.field.z = self.morph.grid(at)
+        # The floor map cross-fades: the earlier moment's map, the next one's over it as u grows.
+        k, u = self.morph.blend(at)
+        for j, floor in enumerate(self.floors):
+            floor.set_visible(j == k or (j == k + 1 and u > 0.02))
+            if j == k + 1:
+                floor.set_alpha(0.85 * u)
+            elif j == k:
+                floor.set_alpha(0.85)
+        for start, (trace, *_) in zip(self._starts, self.runs):
+            start.set_data_3d([trace.alpha[0]], [trace.beta[0]],
+                              self.field.height(trace.alpha[:1], trace.beta[:1]) + self._lift)
+
     def paint(self, i: int) -> memoryview:
         plan, ax = self.plan, self.ax
         azimuth, elevation = float(plan.azimuth[i]), float(plan.elevation[i])
@@ -816,9 +901,13 @@ class Painter:
             self._zoom = float(plan.zoom[i])
             ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
         self._focus(float(plan.focus[i]))
+        if self.morph is not None:
+            self._show_surface(float(plan.surface_at[i]))
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):
             s = int(plan.steps[i, k])
             p = pts[self._visible_vertices(s)].copy()
+            if self.morph is not None:  # the path lies on the surface of this moment
+                p[:, 2] = self.field.height(p[:, 0], p[:, 1]) + self._lift
             p[~self.field.covers(p)] = np.nan  # off the map: not drawn
             hidden = self._hidden(p, azimuth, elevation)
             seg_hidden = hidden[:-1] | hidden[1:] if len(p) > 1 else hidden

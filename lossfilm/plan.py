@@ -28,6 +28,9 @@ class FramePlan:
     labels: list[str]  # per run: its legend entry (not part of the numbers: a new label is a cache hit)
     colors: list[str]  # per run: its colour
     loss_label: str = "loss"  # how the loss is named on screen: "test MSE", "training cross-entropy"
+    # An evolving film: which surface each frame shows, as a fraction k + u (u of the way from surface k
+    # to k + 1), on the first path's clock; None for a still landscape.
+    surface_at: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.azimuth)
@@ -148,4 +151,13 @@ def plan(landscape: Landscape, camera: Camera, frames: int, labels: list[str] | 
     colors = list(colors) if colors is not None else [default[k % len(default)] for k in range(n)]
     name = loss_name or landscape.loss_name
     return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps, name), labels, colors,
-                     name)
+                     name, surface_clock(landscape, steps))
+
+
+def surface_clock(landscape: Landscape, steps: np.ndarray) -> np.ndarray | None:
+    """Per frame, the surface an evolving film shows (k + u, see FramePlan.surface_at): it follows the
+    first path, reaching surface k as the path reaches moment k."""
+    if landscape.surfaces is None:
+        return None
+    marks = np.asarray(landscape.surface_steps, np.float64)
+    return np.interp(steps[:, 0].astype(np.float64), marks, np.arange(len(marks), dtype=np.float64))

@@ -699,8 +699,19 @@ class Style:
     zscale: str = "linear"  # "log" for surfaces whose values span decades
     z_label: str | None = None  # the z axis's name (default: the loss's, e.g. "test MSE")
     loss_label: str | None = None  # the loss's name in the HUD, inset and colour bar (default e.g. "test MSE")
+    # The loss range the heights and colours span, (lo, hi) in loss units; None: the surface's own.
+    # Compare(shared_z=True) sets it to the union of its panels' ranges, so heights compare.
+    z_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.z_range is not None:
+            if not isinstance(self.z_range, (tuple, list)) or len(self.z_range) != 2:
+                raise SceneError("style.z_range", "a (lo, hi) pair of losses", self.z_range)
+            lo, hi = (_number(v, "style.z_range") for v in self.z_range)
+            if lo >= hi or (self.zscale == "log" and lo <= 0):
+                raise SceneError("style.z_range", "lo < hi" + (" and lo > 0 on a log z axis" if self.zscale == "log"
+                                                               else ""), self.z_range)
+            object.__setattr__(self, "z_range", (lo, hi))
         if self.theme not in ("dark", "light"):
             raise SceneError("style.theme", "'dark' or 'light'", self.theme)
         if self.zscale not in ("linear", "log"):
@@ -723,6 +734,58 @@ class Style:
             if c is None:
                 raise SceneError(f"style.path_colors[{i}]", "a matplotlib colour such as '#ff5a36'", c)
             _color(c, f"style.path_colors[{i}]")
+
+
+MAX_SURFACES = 60  # an evolving film's surfaces at most: each costs a whole grid
+
+
+@dataclass(frozen=True)
+class Evolve:
+    """A landscape that changes while the model learns: the surface is computed again at K moments of the
+    first run's training (``every`` N optimizer steps, or ``every="epoch"``; or ``surfaces=K`` moments
+    spread evenly), always on the scene's directions but through the weights of that moment, and the film
+    morphs from one surface to the next while the path grows. The first moment is the start, the last
+    the end; the z range and colours are those of all K surfaces together, fixed for the whole film."""
+
+    every: int | str | None = None
+    surfaces: int | None = None
+    max_surfaces: int = MAX_SURFACES
+
+    def __post_init__(self) -> None:
+        _integer(self.max_surfaces, "evolve.max_surfaces", minimum=2)
+        if self.surfaces is not None:
+            if self.every is not None:
+                raise SceneError("evolve", "every= or surfaces=, not both", f"every={self.every!r}, surfaces={self.surfaces!r}")
+            _integer(self.surfaces, "evolve.surfaces", minimum=2)
+            if self.surfaces > self.max_surfaces:
+                raise SceneError("evolve.surfaces", f"at most {self.max_surfaces} surfaces (evolve.max_surfaces)",
+                                 self.surfaces)
+        elif self.every is None:
+            object.__setattr__(self, "every", "epoch")
+        elif self.every != "epoch":
+            _integer(self.every, "evolve.every", minimum=1)
+
+    def moments(self, steps: int, epoch_ends) -> np.ndarray:
+        """The trace indices (0 ... steps) at which the surface is computed, first and last included."""
+        if self.surfaces is not None:
+            marks = np.round(np.linspace(0, steps, self.surfaces)).astype(np.int64)
+        elif self.every == "epoch":
+            marks = np.asarray(epoch_ends, np.int64)
+        else:
+            marks = np.arange(0, steps + 1, int(self.every), dtype=np.int64)
+        return np.unique(np.concatenate([[0], marks[(marks >= 0) & (marks <= steps)], [steps]]))
+
+    def check(self, steps: int, epoch_ends, field_name: str = "evolve") -> np.ndarray:
+        """The moments, or a SceneError when they are fewer than 2 or more than ``max_surfaces``."""
+        moments = self.moments(steps, epoch_ends)
+        what = f"every={self.every!r}" if self.surfaces is None else f"surfaces={self.surfaces}"
+        if len(moments) < 2:
+            raise SceneError(field_name, "at least 2 moments to morph between (a run of at least one step)",
+                             f"{what} over {steps} steps")
+        if len(moments) > self.max_surfaces:
+            raise SceneError(f"{field_name}.every", f"at most {self.max_surfaces} surfaces (evolve.max_surfaces; a "
+                             f"larger every=)", f"{what} gives {len(moments)} over {steps} steps")
+        return moments
 
 
 @dataclass(frozen=True)
@@ -754,6 +817,7 @@ class Scene:
     # A textbook surface instead of data, model and plane (lossfilm.surfaces), and where its runs start.
     surface: Any = None
     start: tuple[float, float] | None = None
+    evolve: Evolve | None = None  # a landscape recomputed while the model learns (Evolve)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.name):
@@ -818,9 +882,29 @@ class Scene:
         if rows * cols * GRID_BYTES_PER_POINT > self.memory_mb * 2**20:
             raise SceneError("grid", f"at most {int(self.memory_mb * 2**20 // GRID_BYTES_PER_POINT)} points for "
                                      f"memory_mb={self.memory_mb:g} (a larger step, or raise memory_mb)", rows * cols)
+        if self.evolve is not None:
+            self._check_evolve()
+
+    def _check_evolve(self) -> None:
+        """An evolving film: a plane with fixed directions, and (for a run of this scene) a number of
+        surfaces from 2 to the bound, told now rather than after training."""
+        if not isinstance(self.evolve, Evolve):
+            raise SceneError("evolve", "a lossfilm Evolve(every=...)", self.evolve)
+        if isinstance(self.plane, ThroughModels):
+            raise SceneError("evolve", "a plane with fixed directions (RandomPlane, PCAPlane, CustomPlane, "
+                                       "HessianPlane, WeightsPlane)", type(self.plane).__name__)
+        if not self.runs:  # a path from outside: its length is known once it is read
+            return
+        run = self.runs[0]
+        data = self.data
+        per_epoch = len(data.loader) if isinstance(data, LoaderData) else math.ceil(len(data.x_train) / run.batch_size)
+        self.evolve.check(run.epochs * per_epoch, np.arange(1, run.epochs + 1) * per_epoch)
 
     def _check_surface(self) -> None:
         """A surface scene: a surface, its start and the runs; no data, model or plane."""
+        if self.evolve is not None:
+            raise SceneError("evolve", "a network's scene (a textbook surface does not change while a run learns)",
+                             self.evolve)
         from .surfaces import Surface, get
 
         surface = get(self.surface) if isinstance(self.surface, str) else self.surface

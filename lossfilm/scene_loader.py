@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 
 from .errors import BadInput, SceneError
+from .compare import Compare
 from .scene import Scene
 
 
@@ -57,13 +58,16 @@ def load_scenes(path: str | Path) -> list[Scene]:
             sys.path.remove(folder)
     listed = getattr(module, "scenes", None)
     if listed is not None:
-        scenes = [listed] if isinstance(listed, Scene) else list(listed)
-        if not scenes or not all(isinstance(s, Scene) for s in scenes):
-            raise SceneError("scenes", "a list of Scene objects", listed, source=shown)
+        scenes = [listed] if isinstance(listed, (Scene, Compare)) else list(listed)
+        if not scenes or not all(isinstance(s, (Scene, Compare)) for s in scenes):
+            raise SceneError("scenes", "a list of Scene (or Compare) objects", listed, source=shown)
     else:
-        scenes = [v for k, v in vars(module).items() if isinstance(v, Scene) and not k.startswith("_")]
+        scenes = [v for k, v in vars(module).items() if isinstance(v, (Scene, Compare)) and not k.startswith("_")]
         # A scene imported from a sibling file is that file's scene, not this one's.
         scenes = list({id(s): s for s in scenes}.values())
+        # A scene that is a panel of a comparison in this file is filmed as that panel, not alone too.
+        panels = {id(p) for s in scenes if isinstance(s, Compare) for p in s.scenes}
+        scenes = [s for s in scenes if id(s) not in panels]
     if not scenes:
         raise BadInput(f"{shown}: expected at least one Scene at module level (e.g. scene = Scene(...)), found none")
     return scenes

@@ -34,9 +34,25 @@ class Picture:
 
 
 @dataclass
+class PanelsPicture:
+    """A comparison's frame: every panel's Picture (painted at the panel's size) and where each goes."""
+
+    panels: list[Picture]
+    captions: tuple[str, ...]
+    geometry: object  # compare.Panels
+    settings: Settings  # the whole frame's
+    names: tuple[str, ...] = ()  # each panel's scene name
+
+    def painter(self):
+        from .panels import PanelsPainter
+
+        return PanelsPainter(self)
+
+
+@dataclass
 class SegmentTask:
     key: str  # one render: tasks with the same key share a worker's figure
-    picture: Picture
+    picture: Picture | PanelsPicture
     start: int
     stop: int
     path: str

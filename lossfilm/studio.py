@@ -24,7 +24,8 @@ from .landscape import Landscape
 from .plan import loss_label, plan, run_looks
 from .scene import SURFACE_STEPS, TUNE, TUNE_LRS, Scene
 from .segments import Picture
-from .settings import Options, check_size  # noqa: F401 (check_size: part of the API)
+from .compare import Compare
+from .settings import MIN_SIZE, Options, check_size  # noqa: F401 (check_size: part of the API)
 
 
 @dataclass
@@ -235,7 +236,16 @@ def _style_for(scene: Scene):
 def preflight(scene: Scene, options: Options) -> None:
     """Bad input in the user's own parts (model, data, loss, optimizer options), found on a few rows
     before anything is trained or written. Numbers in the cache passed it when they were computed (the
-    key covers the code), so a cache hit builds no model."""
+    key covers the code), so a cache hit builds no model. A comparison: every panel, and a frame that
+    holds them."""
+    if isinstance(scene, Compare):
+        from .compare import panel_geometry
+
+        look = options.resolve(scene).look
+        panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE)
+        for panel in scene.scenes:
+            preflight(panel, options)
+        return
     if options.use_cache and landscape_cache.path_for(scene, options.cache_dir).exists():
         return
     from .compute import preflight as check_parts
@@ -243,7 +253,7 @@ def preflight(scene: Scene, options: Options) -> None:
     check_parts(scene)
 
 
-def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
+def _begin(scene, executor, options: Options, settings) -> "_Render":
     """Compute (or load) the numbers and start the film: a streamed film is made here and now; a
     segmented one has its segments handed to the workers, to be joined by ``finish``."""
     jobs = options.jobs
@@ -254,22 +264,15 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
     bar = _bar(options.progress)
     job = _Render(scene.name, bar, time.perf_counter())
     try:
-        landscape, job.cache = landscape_for(scene, options.use_cache, options.cache_dir, bar, options.device,
-                                             executor)
+        if isinstance(scene, Compare):
+            picture, notes = _compare_picture(scene, settings, options, executor, bar, job)
+        else:
+            landscape, job.cache = landscape_for(scene, options.use_cache, options.cache_dir, bar, options.device,
+                                                 executor)
+            picture, notes, job.runs, job.facts = _view(scene, landscape, settings)
         job.seconds["compute"] = time.perf_counter() - job.t0
-        labels, colors = run_looks(scene)
-        labels, notes = tuned(scene, landscape, labels) if scene.surface is not None else (labels, [])
-        frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
-        style = _style_for(scene)
-        if "barrier" in landscape.facts:  # an Interpolation: the barrier is the film's headline number
-            short = f"barrier {landscape.facts['barrier']:.3g} at t = {landscape.facts['barrier_at']:.2f}"
-            # On screen it is short, so the subtitle still fits a square or tall frame; the note names the loss.
-            style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {short}" if style.subtitle else short)
-            notes = notes + [f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
-                             f"t = {landscape.facts['barrier_at']:.2f}"]
-        job.film = Film(Picture(landscape, frame_plan, style, settings))
-        job.film.notes += notes + off_the_map(landscape, labels)
-        job.runs, job.facts = runs_report(landscape, labels), dict(landscape.facts)
+        job.film = Film(picture)
+        job.film.notes += notes
         job.frames, job.size, job.fps = settings.frames, settings.size, settings.fps
         if segmented:
             job.segments = job.film.submit_segments(jobs, executor, bar)
@@ -280,6 +283,63 @@ def _begin(scene: Scene, executor, options: Options, settings) -> "_Render":
         job.cancel()
         raise
     return job
+
+
+def _view(scene: Scene, landscape: Landscape, settings, style=None) -> tuple[Picture, list[str], list[dict], dict]:
+    """How one scene's numbers are seen: (its Picture, notes, runs report, facts). ``style`` replaces the
+    scene's own (a comparison's panel, with the shared z range)."""
+    labels, colors = run_looks(scene)
+    labels, notes = tuned(scene, landscape, labels) if scene.surface is not None else (labels, [])
+    frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
+    style = style or _style_for(scene)
+    if "barrier" in landscape.facts:  # an Interpolation: the barrier is the film's headline number
+        short = f"barrier {landscape.facts['barrier']:.3g} at t = {landscape.facts['barrier_at']:.2f}"
+        # On screen it is short, so the subtitle still fits a square or tall frame; the note names the loss.
+        style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {short}" if style.subtitle else short)
+        notes = notes + [f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
+                         f"t = {landscape.facts['barrier_at']:.2f}"]
+    facts = dict(landscape.facts)
+    if landscape.surfaces is not None:  # an evolving film: when each surface was taken, in steps
+        trace = landscape.traces[0]
+        facts["surface_steps"] = [trace.step_at(int(k)) for k in landscape.surface_steps]
+        short = f"surface at {len(landscape.surface_steps)} moments of training"
+        style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {short}" if style.subtitle else short)
+    return (Picture(landscape, frame_plan, style, settings), notes + off_the_map(landscape, labels),
+            runs_report(landscape, labels), facts)
+
+
+def _compare_picture(compare: Compare, settings, options: Options, executor, bar, job: "_Render"):
+    """A comparison's picture: every panel's numbers (each cached as its own scene), seen with the
+    shared z range when asked, at the panel's size."""
+    from .compare import panel_geometry
+    from .paint import z_extent
+    from .segments import PanelsPicture
+
+    look = settings.look
+    geometry = panel_geometry(compare, look.width, look.height, look.dpi, MIN_SIZE)
+    found = [landscape_for(s, options.use_cache, options.cache_dir, bar, options.device, executor)
+             for s in compare.scenes]
+    caches = {cache for _, cache in found}
+    job.cache = caches.pop() if len(caches) == 1 else "miss"  # some panels computed, some found
+    styles = [_style_for(s) for s in compare.scenes]
+    z_range = None
+    if compare.shared_z:
+        extents = np.array([z_extent(land, st) for (land, _), st in zip(found, styles)])
+        lo, hi = float(extents[:, 0].min()), float(extents[:, 1].max())
+        z_range = (10 ** lo, 10 ** hi) if styles[0].zscale == "log" else (lo, hi)
+        styles = [dataclasses.replace(st, z_range=z_range) for st in styles]
+    panel_settings = dataclasses.replace(settings, look=dataclasses.replace(look, width=geometry.width,
+                                                                            height=geometry.height))
+    pictures, notes, panels = [], [], []
+    for scene, (landscape, cache), style, caption in zip(compare.scenes, found, styles, compare.captions):
+        picture, panel_notes, runs, facts = _view(scene, landscape, panel_settings, style)
+        pictures.append(picture)
+        notes += [f"panel {scene.name!r}: {note}" for note in panel_notes]
+        job.runs += [{"scene": scene.name, **run} for run in runs]
+        panels.append({"scene": scene.name, "caption": caption, "cache": cache, **facts})
+    job.facts = {"panels": panels, **({"z_range": list(z_range)} if z_range else {})}
+    picture = PanelsPicture(pictures, compare.captions, geometry, settings, tuple(s.name for s in compare.scenes))
+    return picture, notes
 
 
 @dataclass

@@ -206,3 +206,32 @@ def test_the_page_loads_offline_shows_the_surface_and_plays_in_chromium(race):
         return np.abs(img - np.array([0xc7, 0x7d, 0xff])).sum(-1) < 60  # Adam's violet path
     assert run_pixels(before).sum() > 50
     assert (run_pixels(before) != run_pixels(during)).sum() > 50
+
+
+def test_a_comparisons_page_draws_every_panel_under_its_caption_in_chromium(tmp_path):
+    from lossfilm import Compare, Run, Scene, surfaces
+    from lossfilm.studio import render
+
+    sync_playwright = _browser()
+    a = Scene(name="page_a", surface=surfaces.himmelblau(), start=(0.0, 0.0), runs=[Run("adam", lr=0.1, steps=40)],
+              duration=1, fps=4)
+    b = Scene(name="page_b", surface=surfaces.booth(), start=(-5.0, 5.0), runs=[Run("adam", lr=0.3, steps=40)],
+              duration=1, fps=4)
+    result = render(Compare([a, b], captions=["Himmelblau", "Booth"]), formats=["html"], out=tmp_path, use_cache=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 600})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("http*://**", lambda route: route.abort())
+            page.goto(Path(result.outputs["html"]).resolve().as_uri())
+            for k in range(2):
+                page.wait_for_selector(f"#lossfilm-page-{k}[data-ready='1']", timeout=90_000)
+            captions = page.locator(".caption").all_inner_texts()
+            boxes = [page.locator(f"#lossfilm-page-{k}").bounding_box() for k in range(2)]
+        finally:
+            browser.close()
+    assert errors == [] and captions == ["Himmelblau", "Booth"]
+    assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1 and boxes[0]["width"] > 300  # side by side

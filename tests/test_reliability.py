@@ -44,6 +44,7 @@ ALTERNATIVES = {
     "eval_batches": lambda s: 2,
     "surface": lambda s: __import__("lossfilm").surfaces.rosenbrock(b=50.0),
     "start": lambda s: (0.5, 0.5),
+    "evolve": lambda s: __import__("lossfilm").Evolve(surfaces=5),
 }
 
 
