@@ -276,3 +276,41 @@ def test_a_grid_quick_to_evaluate_here_is_not_sent_to_the_cluster(cluster, tmp_p
     there = compute(scene, executor=DaskCluster(client))
     assert sum(client.run(lambda: len(__import__("lossfilm.evaluate").evaluate._evaluators)).values()) == 0
     np.testing.assert_allclose(there.loss, compute(scene).loss, rtol=1e-6)
+
+
+def test_an_evolving_films_surfaces_are_cluster_tasks_and_equal_the_local_ones(cluster, tmp_path, monkeypatch):
+    from lossfilm.compute import compute
+    from lossfilm.executor import DaskCluster
+    from lossfilm.scene_loader import load_scenes
+
+    _, client = cluster
+    f = tmp_path / "own_model.py"
+    f.write_text(SCENE_WITH_ITS_OWN_MODEL.replace("from lossfilm import", "from lossfilm import Evolve,")
+                 .replace('name="own_model"', 'name="evolving", evolve=Evolve(surfaces=4)'))
+    scene = load_scenes(f)[0]
+    here = compute(scene)
+    monkeypatch.setattr(DaskCluster, "MIN_SECONDS", 0.0)
+    executor = DaskCluster(client)  # ships lossfilm to the workers
+    client.run(lambda: __import__("lossfilm.evaluate").evaluate._evaluators.clear())
+    there = compute(scene, executor=executor)
+    assert "evolving" in sum(client.run(lambda: [k.split("-")[0] for k in
+                                                  __import__("lossfilm.evaluate").evaluate._evaluators]).values(), [])
+    assert there.surfaces.shape == here.surfaces.shape == (4, 14, 14)
+    np.testing.assert_allclose(there.surfaces, here.surfaces, rtol=1e-6)
+
+
+def test_a_comparison_renders_on_the_cluster(cluster, tmp_path):
+    import json
+
+    _, client = cluster
+    f = tmp_path / "pair.py"
+    f.write_text("from lossfilm import Compare, Run, Scene, surfaces\n"
+                 "a = Scene(name='ca', surface=surfaces.booth(), start=(-5, 5), runs=[Run('adam', lr=0.3, steps=30)])\n"
+                 "b = Scene(name='cb', surface=surfaces.booth(), start=(5, -5), runs=[Run('sgd', lr=0.02, steps=30)])\n"
+                 "film = Compare([a, b], name='pair')\n")
+    p = cli(str(f), "-q", "low", "--fps", "10", "--duration", "2", "--format", "mp4", "png", "--no-cache", "--json",
+            "--scheduler", client.scheduler.address, "-o", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    [report] = [json.loads(line) for line in p.stdout.splitlines()]
+    assert report["scene"] == "pair" and [r["scene"] for r in report["runs"]] == ["ca", "cb"]
+    assert len(decoded(report["outputs"]["mp4"])) == 20
