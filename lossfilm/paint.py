@@ -572,9 +572,12 @@ class Painter:
         self.surface = FastSurface.adopt(ax.plot_surface(X, Y, zd, facecolors=colors[-1], rstride=1, cstride=1,
                                                          linewidth=0, antialiased=False, shade=False, zorder=2))
         self.morph = None
+        self._zrange = None  # the z axis's extent and ticks: the surface's own, unless set below
         if len(zds) > 1:
             self.morph = self.surface.morphing(xd, yd, zds, colors)
             self._zrange = (float(zds.min()), float(zds.max()))
+        if style.z_range is not None:  # a shared range (Compare): every panel's z axis has the same ticks
+            self._zrange = (zlo, zhi)
 
         ax.set_xlim(xd[0], xd[-1])
         ax.set_ylim(yd[0], yd[-1])
@@ -694,7 +697,7 @@ class Painter:
         self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, zname),
                              self.theme, self.look.ticks, self.sprites,
                              {float(k): v for k, v in landscape.facts.get("beta_ticks", {}).items()},
-                             getattr(self, "_zrange", None))
+                             self._zrange)
 
     def _overlay(self, landscape: Landscape, style: Style) -> None:
         fg, dim = self.theme["fg"], self.theme["dim"]

@@ -17,7 +17,8 @@ def panel(batch: int, epochs: int, lr: float) -> Scene:
         loss="cross_entropy",
         evaluate_on="train",
         seed=0,
-        style=Style(cmap="viridis", zscale="log", title=""),
+        style=Style(cmap="viridis", zscale="log", title="",
+                    subtitle="random filter-normalised plane · the run ends at the dot"),
     )
 
 

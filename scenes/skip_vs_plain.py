@@ -15,7 +15,8 @@ def panel(skip: bool) -> Scene:
         loss="cross_entropy",
         evaluate_on="train",
         seed=0,
-        style=Style(cmap="viridis", zscale="log", title=""),  # the caption names the panel
+        style=Style(cmap="viridis", zscale="log", title="",
+                    subtitle="random filter-normalised plane · the run ends at the dot"),  # the caption names the panel
     )
 
 
