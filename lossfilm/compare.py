@@ -82,10 +82,22 @@ class Compare:
     def style(self):
         return self.scenes[0].style
 
-    def grid_shape(self) -> tuple[int, int]:
-        """(rows, columns) of panels."""
+    def grid_shape(self, width: int | None = None, height: int | None = None) -> tuple[int, int]:
+        """(rows, columns) of panels: one row for "row"; for "grid" on a frame of the given size, the
+        columns that give the largest panels (their shorter side), so that a tall frame stacks them and
+        a wide one sets them side by side; without a size, a near-square grid."""
         n = len(self.scenes)
-        cols = n if self.layout == "row" else math.ceil(math.sqrt(n))
+        if self.layout == "row":
+            return 1, n
+        if width is None or height is None:
+            cols = math.ceil(math.sqrt(n))
+            return math.ceil(n / cols), cols
+
+        def shorter_side(cols: int) -> float:
+            rows = math.ceil(n / cols)
+            return min(width / cols, height / rows - CAPTION_LINES * CAPTION_POINTS * 1.5)
+
+        cols = max(range(1, n + 1), key=lambda c: (shorter_side(c), -abs(c - math.sqrt(n))))
         return math.ceil(n / cols), cols
 
 
@@ -104,7 +116,7 @@ class Panels:
 def panel_geometry(compare: Compare, width: int, height: int, dpi: float, min_size: int) -> Panels:
     """The panels of ``compare`` on a ``width`` x ``height`` frame at ``dpi``; BadInput when a panel
     would be smaller than ``min_size`` pixels."""
-    rows, cols = compare.grid_shape()
+    rows, cols = compare.grid_shape(width, height)
     font = CAPTION_POINTS * dpi / 72.0
     band = int(math.ceil(CAPTION_LINES * font))
     gap = int(round(GAP * width))

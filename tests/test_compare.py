@@ -107,7 +107,8 @@ def test_a_grid_of_three_panels_in_every_format_and_with_workers(tmp_path):
     c = Scene(name="cmp_saddle", surface=surfaces.saddle(), start=(0.1, 1.0), runs=[Run("sgd", lr=0.05, steps=40)],
               duration=1.0, fps=6)
     both = Compare([a, b, c], layout="grid", captions=["Rosenbrock", "camel", "saddle"])
-    assert both.grid_shape() == (2, 2)
+    assert both.grid_shape(640, 640) == (2, 2) and both.grid_shape(1080, 1920) == (3, 1)
+    assert both.grid_shape(1920, 600) == (1, 3)
     formats = [f for f in ("mp4", "gif", "png", "npz", "html", "ply", "webm", "frames") if not FORMATS[f].unavailable()]
     result = render(both, formats=formats, size=(640, 640), out=tmp_path, use_cache=False, jobs=2)
     assert result.frames == 6 and result.size == (640, 640)
