@@ -9,6 +9,7 @@ from every angle.
 """
 from __future__ import annotations
 
+import dataclasses
 
 import matplotlib
 import matplotlib.colors
@@ -336,11 +337,20 @@ class LeanAxes:
         self.yticks = ([(y0 + (0.1 + 0.8 * (float(v) - y0) / (y1 - y0)) * (y1 - y0), sprites.get(text, dim, POINTS["tick"]))
                         for v, text in beta_ticks.items()] if beta_ticks else [(v, label(v)) for v in ticks_in(y0, y1)])
         self.zticks = [(v, label(v)) for v in ticks_in(*self.zrange)]
+        self._label, self._ticks_in = label, ticks_in
         self.names = [sprites.get(n, fg, POINTS["axis_name"]) for n in names]
         ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], [floor] * 5, color=dim, lw=0.6, zorder=0.5)
         self.zline, = ax.plot([x0, x0], [y0, y0], list(self.zrange), color=dim, lw=0.8, zorder=7)
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
         self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
+
+    def retick(self, lo: float, hi: float) -> None:
+        """Label the z axis for values lo..hi drawn over its whole extent (an evolving film whose z range
+        follows its surfaces): each tick value at the height it is drawn at."""
+        z0, z1 = self.zrange
+        values = self._ticks_in(lo, hi)
+        self.zticks = [(z0 + (v - lo) / (hi - lo) * (z1 - z0), self._label(v)) for v in values]
+        self.tick_texts = [_tick_label(v) for v in values]
 
     def update(self, azimuth: float, elevation: float) -> None:
         """Choose the edges for this view and place every label (drawn later by ``paste``)."""
@@ -539,6 +549,13 @@ class Painter:
         # One surface, or an evolving film's K surfaces (the last is the landscape's loss), on one range.
         grids = landscape.surfaces if landscape.surfaces is not None else landscape.loss[None]
         heights = log_heights(grids) if self.zlog else np.asarray(grids, np.float64)
+        self.own_ranges = None
+        if style.z_follows and len(grids) > 1:
+            # Each surface on its own range, drawn into the film's box: (lo_k, hi_k) maps to (zlo, zhi).
+            self.own_ranges = np.array([z_extent(dataclasses.replace(landscape, surfaces=None, loss=g), style)
+                                        for g in grids])
+            lo_k, hi_k = self.own_ranges[:, 0, None, None], self.own_ranges[:, 1, None, None]
+            heights = zlo + (np.where(np.isfinite(heights), heights, hi_k) - lo_k) / (hi_k - lo_k) * (zhi - zlo)
         zcs = np.clip(np.where(np.isfinite(heights), heights, zhi), zlo, zhi)
         zc = zcs[-1]
         lowest = np.unravel_index(np.argmin(zc), zc.shape)
@@ -576,6 +593,8 @@ class Painter:
         if len(zds) > 1:
             self.morph = self.surface.morphing(xd, yd, zds, colors)
             self._zrange = (float(zds.min()), float(zds.max()))
+            if self.own_ranges is not None:  # ticks are placed by value over the box's whole range
+                self._zrange = (zlo, zhi)
         if style.z_range is not None:  # a shared range (Compare): every panel's z axis has the same ticks
             self._zrange = (zlo, zhi)
 
@@ -883,6 +902,10 @@ class Painter:
         read, the floor map (the nearest moment's) and the start markers at ``at`` = k + u."""
         self.morph.show(at)
         self.field.z = self.morph.grid(at)
+        if self.own_ranges is not None:  # the z axis tells this moment's range
+            k, u = self.morph.blend(at)
+            lo, hi = (1 - u) * self.own_ranges[k] + u * self.own_ranges[k + 1]
+            self.axes.retick(lo, hi)
         # The floor map cross-fades: the earlier moment's map, the next one's over it as u grows.
         k, u = self.morph.blend(at)
         for j, floor in enumerate(self.floors):

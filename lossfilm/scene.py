@@ -702,8 +702,15 @@ class Style:
     # The loss range the heights and colours span, (lo, hi) in loss units; None: the surface's own.
     # Compare(shared_z=True) sets it to the union of its panels' ranges, so heights compare.
     z_range: tuple[float, float] | None = None
+    # An evolving film (Evolve): False keeps one z range for all its surfaces, so heights compare across
+    # time; True gives each moment's surface its own range (the z axis relabelled as it morphs), so a
+    # late, flat surface still shows its shape.
+    z_follows: bool = False
 
     def __post_init__(self) -> None:
+        if self.z_follows is True and (self.z_range is not None or self.colorbar):
+            raise SceneError("style.z_follows", "False with z_range= or colorbar=True (one range for the film)",
+                             self.z_follows)
         if self.z_range is not None:
             if not isinstance(self.z_range, (tuple, list)) or len(self.z_range) != 2:
                 raise SceneError("style.z_range", "a (lo, hi) pair of losses", self.z_range)
@@ -716,7 +723,8 @@ class Style:
             raise SceneError("style.theme", "'dark' or 'light'", self.theme)
         if self.zscale not in ("linear", "log"):
             raise SceneError("style.zscale", "'linear' or 'log'", self.zscale)
-        for name in ("floor", "hud", "loss_curve", "loss_curve_log", "colorbar", "gradient_arrows", "velocity_arrows"):
+        for name in ("floor", "hud", "loss_curve", "loss_curve_log", "colorbar", "gradient_arrows", "velocity_arrows",
+                     "z_follows"):
             if not isinstance(getattr(self, name), bool):
                 raise SceneError(f"style.{name}", "True or False", getattr(self, name))
         _text(self.title, "style.title")

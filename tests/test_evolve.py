@@ -145,3 +145,29 @@ def test_bad_evolve_input_exits_2_from_a_scene_file(rejected):
 def test_every_epoch_is_the_default():
     land = compute(_scene(evolve=Evolve(), plane=PCAPlane(), grid=Grid.around_paths(points=6)))
     np.testing.assert_array_equal(land.surface_steps, [0, 4, 8, 12, 16, 20, 24])  # 4 batches an epoch
+
+
+def test_with_z_follows_each_moment_fills_the_box_and_the_z_axis_tells_its_own_range():
+    from lossfilm.paint import Painter, robust_range
+    from lossfilm.plan import plan
+    from lossfilm.settings import Look
+
+    land = compute(_scene())
+    frame_plan = plan(land, _scene().camera, 24)
+    painter = Painter(land, frame_plan, Style(z_follows=True), Look(320, 240, 20))
+    zlo, zhi = painter.axes.zrange
+    for i in (0, 23):
+        painter.paint(i)
+        k = int(frame_plan.surface_at[i])
+        lo, hi = robust_range(land.surfaces[k])
+        # The surface spans the box (its own lowest point at the bottom, its top at the top) ...
+        assert painter.field.z.min() == pytest.approx(zlo, abs=0.05 * (zhi - zlo))
+        # ... and each tick is a value of this surface at the height it is drawn.
+        values = [float(s_.replace("\u2212", "-")) for s_ in (t for t in painter.axes.tick_texts)]
+        assert values and all(lo - 1e-9 <= v <= hi + 1e-9 for v in values)
+        for (h, _), v in zip(painter.axes.zticks, values):
+            assert h == pytest.approx(zlo + (v - lo) / (hi - lo) * (zhi - zlo))
+    assert np.ptp(land.surfaces[0]) > 2 * np.ptp(land.surfaces[-1]) or np.ptp(land.surfaces[-1]) > 2 * np.ptp(land.surfaces[0])
+    painter.close()
+    with pytest.raises(SceneError, match="style.z_follows: expected False with z_range= or colorbar=True"):
+        Style(z_follows=True, colorbar=True)
