@@ -235,7 +235,9 @@ def save(landscape: Landscape, path: Path) -> None:
             "epochs": landscape.epochs, "traces": [], "facts": landscape.facts}
     for i, t in enumerate(landscape.traces):
         head["traces"].append({"diverged_at": t.diverged_at, "step_numbers": t.step_numbers is not None, "lr": t.lr,
-                               "grad": t.grad is not None})
+                               "grad": t.grad is not None, "moments": t.moment_alpha is not None})
+        if t.moment_alpha is not None:
+            arrays.update({f"t{i}_moment_alpha": t.moment_alpha, f"t{i}_moment_beta": t.moment_beta})
         if t.grad is not None:
             arrays[f"t{i}_grad"] = t.grad
         arrays.update({f"t{i}_alpha": t.alpha, f"t{i}_beta": t.beta, f"t{i}_loss": t.loss, f"t{i}_epochs": t.epoch_ends})
@@ -253,7 +255,9 @@ def load(path: Path) -> Landscape:
         traces = [
             Trace(alpha=z[f"t{i}_alpha"], beta=z[f"t{i}_beta"], loss=z[f"t{i}_loss"], epoch_ends=z[f"t{i}_epochs"],
                   diverged_at=int(t["diverged_at"]), step_numbers=z[f"t{i}_steps"] if t.get("step_numbers") else None,
-                  lr=None if t.get("lr") is None else float(t["lr"]), grad=z[f"t{i}_grad"] if t.get("grad") else None)
+                  lr=None if t.get("lr") is None else float(t["lr"]), grad=z[f"t{i}_grad"] if t.get("grad") else None,
+                  moment_alpha=z[f"t{i}_moment_alpha"] if t.get("moments") else None,
+                  moment_beta=z[f"t{i}_moment_beta"] if t.get("moments") else None)
             for i, t in enumerate(head["traces"])
         ]
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
@@ -297,6 +301,10 @@ def check_fits(landscape: Landscape, scene) -> None:
             raise ValueError("step numbers of another length than the path")
         if t.grad is not None and t.grad.shape != (n[0], 2):
             raise ValueError("gradients of another length than the path")
+        refit = getattr(getattr(scene, "evolve", None), "refit", False)
+        if (t.moment_alpha is not None) != bool(refit) or (refit and (
+                t.moment_alpha.shape != (len(landscape.surface_steps), n[0]) or t.moment_beta.shape != t.moment_alpha.shape)):
+            raise ValueError("a path's coordinates per moment missing, or not one row per surface")
 
 
 def path_for(scene, folder: Path | str) -> Path:

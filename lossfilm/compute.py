@@ -4,6 +4,7 @@ Knows nothing of matplotlib or video. Everything it returns is numpy.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import tempfile
@@ -21,7 +22,7 @@ from .errors import SceneError
 from .directions import filter_normalized, pca_directions  # noqa: F401 (re-exported)
 from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
 from .landscape import Landscape, Trace
-from .scene import GRID_BYTES_PER_POINT, Grid, Interpolation, LoaderData, Plane, Run, Scene
+from .scene import GRID_BYTES_PER_POINT, Grid, Interpolation, LoaderData, PCAPlane, Plane, Run, Scene
 
 def build_model(scene: Scene, seed: int | None = None) -> nn.Module:
     """A fresh model for the scene: seeded construction, then the scene's initial values. The seed is
@@ -334,8 +335,15 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     model = records[0].model.eval()
     space = ParamSpace(model)
     source = evaluation_data(scene)
-    theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb,
-                                                Problem(model, loss, source, [r.thetas[-1] for r in records]))
+    problem = Problem(model, loss, source, [r.thetas[-1] for r in records])
+    refit = scene.evolve is not None and scene.evolve.refit
+    if refit:  # a plane at every moment; the last one is the film's plane (its axes, npz, --json)
+        moments, planes = refitted_planes(scene, space, records[0], problem)
+        theta0, d1, d2, labels, facts = planes[-1]
+        if "eigenvalues" in facts:  # a HessianPlane's: the curvature at every moment
+            facts = {**facts, "eigenvalues_by_moment": [f["eigenvalues"] for *_, f in planes]}
+    else:
+        theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb, problem)
     evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device))
     if isinstance(scene.plane, Interpolation):
         return _interpolate(scene, records, model, loss, evaluator, theta0, d1, labels, device)
@@ -345,15 +353,28 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         alpha, beta = project(record.thetas, theta0, d1, d2, scene.memory_mb)
         traces.append(Trace(alpha, beta, evaluator(record.thetas), record.epoch_ends, record.diverged_at,
                             record.step_numbers, record.lr))
-    alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
-    moments = centres = None
-    if scene.evolve is not None:
-        moments, centres = evolving_centres(scene, records[0], traces[0], theta0, d1, d2, alphas.size * betas.size)
+    d1s = d2s = None
+    if refit:  # every path in every moment's plane; the grid holds them all
+        centres = np.stack([p[0].numpy() for p in planes])
+        d1s, d2s = (np.stack([p[k].numpy() for p in planes]) for k in (1, 2))
+        for trace, record in zip(traces, records):
+            coords = [project(record.thetas, *(torch.as_tensor(v[k]) for v in (centres, d1s, d2s)), scene.memory_mb)
+                      for k in range(len(planes))]
+            trace.moment_alpha, trace.moment_beta = (np.stack([c[j] for c in coords]) for j in (0, 1))
+        every = [dataclasses.replace(t, alpha=t.moment_alpha[k], beta=t.moment_beta[k])
+                 for t in traces for k in range(len(planes))]
+        alphas, betas = fit_grid(scene.grid, every, scene.memory_mb)
+        _check_surfaces(scene, len(moments), alphas.size * betas.size)
+    else:
+        alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
+        moments = centres = None
+        if scene.evolve is not None:
+            moments, centres = evolving_centres(scene, records[0], traces[0], theta0, d1, d2, alphas.size * betas.size)
     surfaces = 1 if centres is None else len(centres)
     tick = progress("surface" if surfaces == 1 else f"{surfaces} surfaces", surfaces * alphas.size * betas.size) \
         if progress else None
     job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, *source,
-                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres)
+                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres, d1s, d2s)
     rows = surfaces * len(betas)
     with job.evaluated_by(evaluator):  # rows evaluated here reuse this evaluator
         parts = executor.map_rows(plane_rows, job, rows, tick) if executor else [plane_rows(job, (0, rows), tick)]
@@ -375,15 +396,38 @@ def evolving_centres(scene: Scene, record, trace: Trace, theta0, d1, d2, points:
     surface k passes through theta_k at the path's own coordinates (alpha_k, beta_k) while the axes
     and directions stay the scene's. The first path's length bounds K here when it came from outside."""
     moments = scene.evolve.check(trace.steps, trace.epoch_ends)
-    if len(moments) * points * GRID_BYTES_PER_POINT > scene.memory_mb * 2**20:
-        raise SceneError("evolve", f"{len(moments)} surfaces of {points} points within memory_mb="
-                                   f"{scene.memory_mb:g} (fewer surfaces, a coarser grid, or raise memory_mb)",
-                         len(moments))
+    _check_surfaces(scene, len(moments), points)
     thetas = torch.as_tensor(np.asarray(record.thetas[moments]), dtype=torch.float64)
     a = torch.as_tensor(trace.alpha[moments], dtype=torch.float64)[:, None]
     b = torch.as_tensor(trace.beta[moments], dtype=torch.float64)[:, None]
     centres = thetas - a * d1.double()[None, :] - b * d2.double()[None, :]
     return moments, centres.float().numpy()
+
+
+def _check_surfaces(scene: Scene, surfaces: int, points: int) -> None:
+    if surfaces * points * GRID_BYTES_PER_POINT > scene.memory_mb * 2**20:
+        raise SceneError("evolve", f"{surfaces} surfaces of {points} points within memory_mb="
+                                   f"{scene.memory_mb:g} (fewer surfaces, a coarser grid, or raise memory_mb)", surfaces)
+
+
+def refitted_planes(scene: Scene, space: ParamSpace, record, problem: Problem) -> tuple[np.ndarray, list]:
+    """Evolve(refit=True): the moments, and at each the scene's plane kind fitted afresh to the run so far
+    and centred on that moment's weights: a RandomPlane filter-normalised against them, a PCAPlane of
+    the path up to there (at least its first three points), a HessianPlane's eigenvectors there."""
+    steps = len(record.thetas) - 1
+    moments = scene.evolve.check(steps, record.epoch_ends)
+    if 2 * len(moments) * space.size * 4 > scene.memory_mb * 2**20:
+        raise SceneError("evolve.refit", f"{len(moments)} pairs of directions of {space.size} parameters within "
+                                         f"memory_mb={scene.memory_mb:g}", len(moments))
+    plane = dataclasses.replace(scene.plane, center="final")
+    planes = []
+    for m in moments:
+        # A PCA needs a few points of path; the other kinds are fitted at the moment's weights alone.
+        prefix = np.asarray(record.thetas[:(max(int(m), 2) if isinstance(plane, PCAPlane) else int(m)) + 1])
+        _, d1, d2, labels, facts = plane_basis(plane, space, prefix, scene.memory_mb, problem)
+        centre = torch.as_tensor(np.asarray(record.thetas[int(m)]), dtype=torch.float32).clone()
+        planes.append((centre, d1, d2, labels, facts))
+    return moments, planes
 
 
 def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, direction, labels, device) -> Landscape:

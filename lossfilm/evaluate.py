@@ -358,6 +358,9 @@ class PlaneJob:
     betas: np.ndarray
     # An evolving film: one centre per surface, (K, P); the job's rows are then K blocks of len(betas).
     centres: np.ndarray | None = None
+    # Evolve(refit=True): each surface's own directions too, (K, P) each.
+    d1s: np.ndarray | None = None
+    d2s: np.ndarray | None = None
 
     def evaluator(self) -> Evaluator:
         """This job's evaluator, built once per process (a cluster worker gets many row ranges)."""
@@ -392,6 +395,7 @@ def plane_rows(job: PlaneJob, rows: tuple[int, int], progress=None) -> np.ndarra
     nb, parts = len(job.betas), []
     for k in range(rows[0] // nb, (rows[1] - 1) // nb + 1):
         lo, hi = max(rows[0] - k * nb, 0), min(rows[1] - k * nb, nb)
-        parts.append(job.evaluator().over_plane(t(job.centres[k]), t(job.d1), t(job.d2), job.alphas,
+        d1, d2 = (job.d1, job.d2) if job.d1s is None else (job.d1s[k], job.d2s[k])
+        parts.append(job.evaluator().over_plane(t(job.centres[k]), t(d1), t(d2), job.alphas,
                                                 job.betas[lo:hi], progress))
     return np.concatenate(parts, axis=0)

@@ -25,6 +25,9 @@ class Trace:
     step_numbers: np.ndarray | None = None  # the training step of each index, when not the index itself
     lr: float | None = None  # the learning rate the run used (the chosen one, when it was tuned)
     grad: np.ndarray | None = None  # (N, 2) the gradient at every point, on a surface (for its arrows)
+    # Evolve(refit=True): the path's coordinates in each moment's plane, (K, N); alpha and beta are the last.
+    moment_alpha: np.ndarray | None = None
+    moment_beta: np.ndarray | None = None
 
     def step_at(self, index: int) -> int:
         """The training step the viewer is told for trace index ``index``."""

@@ -898,25 +898,27 @@ class Painter:
         return np.unique(np.round(np.linspace(0, s, MAX_PATH_VERTICES)).astype(int))
 
     def _show_surface(self, at: float) -> None:
-        """An evolving film's frame: the surface, the height field the paths and the occlusion test
-        read, the floor map (the nearest moment's) and the start markers at ``at`` = k + u."""
+        """An evolving film's frame at ``at`` = k + u: the surface, the height field the paths and the
+        occlusion test read, the z axis (when its range follows), the floor map, the paths' coordinates
+        (when the planes were refitted) and the start markers."""
         self.morph.show(at)
         self.field.z = self.morph.grid(at)
+        k, u = self.morph.blend(at)
         if self.own_ranges is not None:  # the z axis tells this moment's range
-            k, u = self.morph.blend(at)
             lo, hi = (1 - u) * self.own_ranges[k] + u * self.own_ranges[k + 1]
             self.axes.retick(lo, hi)
         # The floor map cross-fades: the earlier moment's map, the next one's over it as u grows.
-        k, u = self.morph.blend(at)
         for j, floor in enumerate(self.floors):
             floor.set_visible(j == k or (j == k + 1 and u > 0.02))
             if j == k + 1:
                 floor.set_alpha(0.85 * u)
             elif j == k:
                 floor.set_alpha(0.85)
-        for start, (trace, *_) in zip(self._starts, self.runs):
-            start.set_data_3d([trace.alpha[0]], [trace.beta[0]],
-                              self.field.height(trace.alpha[:1], trace.beta[:1]) + self._lift)
+        for start, (trace, pts, *_) in zip(self._starts, self.runs):
+            if trace.moment_alpha is not None:  # refitted planes: the path between its two projections
+                pts[:, 0] = (1 - u) * trace.moment_alpha[k] + u * trace.moment_alpha[k + 1]
+                pts[:, 1] = (1 - u) * trace.moment_beta[k] + u * trace.moment_beta[k + 1]
+            start.set_data_3d(pts[:1, 0], pts[:1, 1], self.field.height(pts[:1, 0], pts[:1, 1]) + self._lift)
 
     def paint(self, i: int) -> memoryview:
         plan, ax = self.plan, self.ax

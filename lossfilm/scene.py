@@ -758,9 +758,15 @@ class Evolve:
     every: int | str | None = None
     surfaces: int | None = None
     max_surfaces: int = MAX_SURFACES
+    # True: the plane kind is fitted afresh at every moment, centred on its weights (a RandomPlane
+    # filter-normalised against them, a PCAPlane of the path so far, a HessianPlane's eigenvectors there),
+    # and the paths move between each moment's projections as the film morphs.
+    refit: bool = False
 
     def __post_init__(self) -> None:
         _integer(self.max_surfaces, "evolve.max_surfaces", minimum=2)
+        if not isinstance(self.refit, bool):
+            raise SceneError("evolve.refit", "True or False", self.refit)
         if self.surfaces is not None:
             if self.every is not None:
                 raise SceneError("evolve", "every= or surfaces=, not both", f"every={self.every!r}, surfaces={self.surfaces!r}")
@@ -901,6 +907,9 @@ class Scene:
         if isinstance(self.plane, ThroughModels):
             raise SceneError("evolve", "a plane with fixed directions (RandomPlane, PCAPlane, CustomPlane, "
                                        "HessianPlane, WeightsPlane)", type(self.plane).__name__)
+        if self.evolve.refit and not isinstance(self.plane, (RandomPlane, PCAPlane, HessianPlane)):
+            raise SceneError("evolve.refit", "a plane whose directions depend on the weights (RandomPlane, PCAPlane, "
+                                             "HessianPlane)", type(self.plane).__name__)
         if not self.runs:  # a path from outside: its length is known once it is read
             return
         run = self.runs[0]

@@ -171,3 +171,33 @@ def test_with_z_follows_each_moment_fills_the_box_and_the_z_axis_tells_its_own_r
     painter.close()
     with pytest.raises(SceneError, match="style.z_follows: expected False with z_range= or colorbar=True"):
         Style(z_follows=True, colorbar=True)
+
+
+def test_refitted_planes_are_each_moments_own_and_the_path_moves_between_its_projections():
+    from lossfilm.paint import Painter
+    from lossfilm.plan import plan
+    from lossfilm.settings import Look
+
+    refit = compute(_scene(evolve=Evolve(every=5, refit=True)))
+    # At the start: the plane filter-normalised against the start's weights, centred there, which is the
+    # still scene centred at the start; at the end the still scene's own plane.
+    np.testing.assert_allclose(refit.surfaces[0], compute(_scene(evolve=None, center="start")).loss, rtol=1e-5)
+    np.testing.assert_allclose(refit.surfaces[-1], compute(_scene(evolve=None)).loss, rtol=1e-5)
+    trace = refit.traces[0]
+    assert trace.moment_alpha.shape == (6, 25)
+    np.testing.assert_array_equal(trace.alpha, trace.moment_alpha[-1])
+    for k, step in enumerate(refit.surface_steps):  # each moment's own weights are its plane's centre
+        assert abs(trace.moment_alpha[k, step]) < 1e-4 and abs(trace.moment_beta[k, step]) < 1e-4
+    frame_plan = plan(refit, _scene().camera, 24)
+    painter = Painter(refit, frame_plan, Style(), Look(320, 240, 20))
+    i = next(i for i in range(24) if 0.2 < frame_plan.surface_at[i] % 1 < 0.8)
+    painter.paint(i)
+    k, u = painter.morph.blend(frame_plan.surface_at[i])
+    pts = painter.runs[0][1]
+    np.testing.assert_allclose(pts[:, 0], (1 - u) * trace.moment_alpha[k] + u * trace.moment_alpha[k + 1])
+    painter.close()
+    with pytest.raises(SceneError, match="evolve.refit: expected a plane whose directions depend on the weights"):
+        from lossfilm import WeightsPlane
+
+        Scene(name="w", data=DATA, model=models.mlp(2, (2,), 2), plane=WeightsPlane("0.weight[0]", "0.weight[1]"),
+              loss="cross_entropy", evolve=Evolve(every=5, refit=True))
