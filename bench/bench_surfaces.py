@@ -4,7 +4,8 @@ matplotlib FuncAnimation of a contour plot with the growing paths written by FFM
 frame count and size. Both are whole commands in fresh processes, interleaved; medians of --repeat
 rounds, with the load beside them and the peak summed RSS of each command's process tree.
 
-Also times the compute stage alone (paths, lr tuning, grid) and tuning 8 runs.
+Also the same race in the flat view (Style(view="2d")): the same kind of picture as the baseline's, a
+contour map with the growing paths. And the compute stage alone (paths, lr tuning, grid), tuning 8 runs.
 
     python bench/bench_surfaces.py [--repeat 3]
 """
@@ -103,15 +104,21 @@ def main() -> None:
     if args.child == "compute":
         return print(json.dumps(compute_only()))
 
-    times: dict[str, list] = {"baseline": [], "ours": []}
+    times: dict[str, list] = {"baseline": [], "ours": [], "ours_2d": []}
     with tempfile.TemporaryDirectory() as d:
+        flat = Path(d) / "rosenbrock_2d.py"
+        flat.write_text("import dataclasses\nfrom lossfilm.scene_loader import load_scenes\n"
+                        f"_race = load_scenes(r'{ROOT / 'scenes' / 'rosenbrock_race.py'}')[0]\n"
+                        "scene = dataclasses.replace(_race, style=dataclasses.replace(_race.style, view='2d'))\n")
         for r in range(args.repeat):
-            for kind in ("baseline", "ours") if r % 2 == 0 else ("ours", "baseline"):
+            order = ["baseline", "ours", "ours_2d"]
+            for kind in order[r % 3:] + order[:r % 3]:
                 if kind == "baseline":
                     cmd = [sys.executable, __file__, "--child", "baseline", "--out", f"{d}/base.mp4"]
                 else:  # a cold cache every time
-                    cmd = [sys.executable, str(ROOT / "render.py"), str(ROOT / "scenes" / "rosenbrock_race.py"),
-                           "-q", "medium", "--format", "mp4", "-o", d, "--cache-dir", f"{d}/cache-{r}"]
+                    scene = ROOT / "scenes" / "rosenbrock_race.py" if kind == "ours" else flat
+                    cmd = [sys.executable, str(ROOT / "render.py"), str(scene),
+                           "-q", "medium", "--format", "mp4", "-o", d, "--cache-dir", f"{d}/cache-{kind}-{r}"]
                 m = measure(cmd, cwd=d)
                 m["load"] = load()
                 times[kind].append(m)
@@ -121,6 +128,8 @@ def main() -> None:
     print(f"median: baseline {med['baseline']:.2f} s, ours {med['ours']:.2f} s, ours is "
           f"{med['baseline'] / med['ours']:.2f}x faster (target 3x); peak tree RSS baseline "
           f"{peak['baseline']:.0f} MB, ours {peak['ours']:.0f} MB")
+    print(f"the flat view (Style(view='2d'), the baseline's kind of picture): {med['ours_2d']:.2f} s, "
+          f"{med['baseline'] / med['ours_2d']:.2f}x faster than the baseline; peak {peak['ours_2d']:.0f} MB")
     out = subprocess.run([sys.executable, __file__, "--child", "compute"], capture_output=True, text=True, check=True)
     c = json.loads(out.stdout)
     print(f"compute stage of the race: {c['race_compute_s']:.3f} s (target < 0.5 s); tuning 8 runs of 200 steps: "

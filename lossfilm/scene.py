@@ -706,6 +706,9 @@ class Style:
     # time; True gives each moment's surface its own range (the z axis relabelled as it morphs), so a
     # late, flat surface still shows its shape.
     z_follows: bool = False
+    # "3d": the surface turning in 3-D; "2d": seen from above, a map with contour lines and the paths on
+    # it (an Interpolation: a plain plot of the loss along t). The camera is not used in 2-D.
+    view: str = "3d"
 
     def __post_init__(self) -> None:
         if self.z_follows is True and (self.z_range is not None or self.colorbar):
@@ -721,6 +724,8 @@ class Style:
             object.__setattr__(self, "z_range", (lo, hi))
         if self.theme not in ("dark", "light"):
             raise SceneError("style.theme", "'dark' or 'light'", self.theme)
+        if self.view not in ("3d", "2d"):
+            raise SceneError("style.view", "'3d' or '2d'", self.view)
         if self.zscale not in ("linear", "log"):
             raise SceneError("style.zscale", "'linear' or 'log'", self.zscale)
         for name in ("floor", "hud", "loss_curve", "loss_curve_log", "colorbar", "gradient_arrows", "velocity_arrows",

@@ -30,6 +30,10 @@ class Picture:
     settings: Settings
 
     def painter(self) -> Painter:
+        if self.style.view == "2d":
+            from .flat import FlatPainter
+
+            return FlatPainter(self.landscape, self.plan, self.style, self.settings.look)
         return Painter(self.landscape, self.plan, self.style, self.settings.look)
 
 

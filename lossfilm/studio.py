@@ -153,7 +153,7 @@ def render(scene: Scene, quality: str = Options.quality, formats: Sequence[str] 
     preflight(scene, options)
     remote = getattr(executor, "remote", False)
     # Our own workers start now, while the landscape is loaded or computed; lent ones stay open.
-    own = executor is None and Film.wants_segments(settings, jobs, remote)
+    own = executor is None and Film.wants_segments(settings, jobs, remote, scene.style)
     with local(jobs) if own else contextlib.nullcontext(executor) as executor:
         return _begin(scene, executor, options, settings).finish()
 
@@ -258,7 +258,7 @@ def _begin(scene, executor, options: Options, settings) -> "_Render":
     segmented one has its segments handed to the workers, to be joined by ``finish``."""
     jobs = options.jobs
     remote = getattr(executor, "remote", False)
-    segmented = executor is not None and Film.wants_segments(settings, jobs, remote)
+    segmented = executor is not None and Film.wants_segments(settings, jobs, remote, scene.style)
     out = check_output_dir(Path(options.out))
     clean_stale_parts(out)
     bar = _bar(options.progress)
