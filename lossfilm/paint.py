@@ -342,6 +342,7 @@ class LeanAxes:
         ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], [floor] * 5, color=dim, lw=0.6, zorder=0.5)
         self.zline, = ax.plot([x0, x0], [y0, y0], list(self.zrange), color=dim, lw=0.8, zorder=7)
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
+        self.clip = None  # the picture's frame (pixel box) when a camera move zooms in or slides
         self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
 
     def retick(self, lo: float, hi: float) -> None:
@@ -400,6 +401,8 @@ class LeanAxes:
         screen[-1, 0] += max(0.0, 2.0 - left) - max(0.0, right - (frame.shape[1] - 2.0))
         self.z_name_box = sprites[-1].box(*screen[-1])
         for (x, y), sprite in zip(screen, sprites):
+            if self.clip is not None and not (self.clip[0] <= x <= self.clip[2] and self.clip[1] <= y <= self.clip[3]):
+                continue  # a zoomed-in label beyond the picture's frame
             sprite.paste(frame, x, y)
 
 
@@ -540,6 +543,7 @@ class Painter:
         self._rect = rect
         self.ax = ax
         self.base_zoom = BASE_ZOOM  # until _fit measures the picture against the text
+        self._focus_centre = (0.5, 0.5)  # until _fit finds the picture's part of the frame
         ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * float(frame_plan.zoom[0]))
         self._zoom = float(frame_plan.zoom[0])
 
@@ -643,7 +647,10 @@ class Painter:
         px, py, _ = proj3d.proj_transform(xyz[:, 0], xyz[:, 1], xyz[:, 2], self.ax.M)
         screen = self.ax.transData.transform(np.column_stack([px, py]))
         lift = POINTS["legend"] * self.look.dpi / 72.0
+        clip = self.axes.clip
         for (x, y), (_, name) in zip(screen, self._marks):
+            if clip is not None and not (clip[0] <= x <= clip[2] and clip[1] <= frame.shape[0] - y <= clip[3]):
+                continue  # its star is beyond the picture's frame (a zoom)
             sprite = self.sprites.get(name, "#ffd166", POINTS["legend"], weight="bold", va="bottom")
             sprite.paste(frame, x, frame.shape[0] - y - 0.6 * lift)
 
@@ -789,11 +796,14 @@ class Painter:
 
     def picture_box(self) -> tuple[float, float, float, float]:
         """The pixel box of the surface, its floor and its axis labels over the whole camera move (the
-        focus slide aside), at the painter's current zoom and position."""
+        focus slide aside), at the painter's current zoom and position. Every view is measured at the
+        move's widest zoom: a move that zooms in goes past the frame's edge on purpose (measuring it
+        there shrank the whole film to fit its closest view)."""
         plan, boxes = self.plan, []
+        widest = float(np.min(plan.zoom))
         for i in np.unique(np.linspace(0, len(plan) - 1, self.FIT_VIEWS).round().astype(int)):
             self.ax.view_init(elev=float(plan.elevation[i]), azim=float(plan.azimuth[i]))
-            self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * float(plan.zoom[i]))
+            self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * widest)
             self.ax.apply_aspect()
             boxes.append(self._picture_extent(float(plan.azimuth[i]), float(plan.elevation[i])))
         self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
@@ -807,6 +817,13 @@ class Painter:
         text = list(self.boxes.values()) + self._fixed_lines()
         self.axes.obstacles = text  # the z axis's name keeps clear of every text
         free = free_band(self.look.width, self.look.height, text, margin=0.012 * self.look.width)
+        plan = self.plan
+        # Focusing brings a point to the middle of the picture's part of the frame, not of the frame.
+        self._focus_centre = ((free[0] + free[2]) / 2 / self.look.width, 1 - (free[1] + free[3]) / 2 / self.look.height)
+        if np.ptp(plan.zoom) > 0 or plan.focus.max() > 0:
+            # A move that zooms in or slides the picture aside goes past the frame it was fitted to: it is
+            # seen through that frame (the text stays clear of it), not drawn under the text.
+            self._clip(free)
         # The labels are pasted centred on their anchors: keep half a label clear all round.
         free = (free[0] + 2.5 * font, free[1] + font, free[2] - 2.5 * font, free[3] - font)
         for _ in range(3):  # the projection is not exactly linear in the zoom: measure again
@@ -825,6 +842,17 @@ class Painter:
             if abs(scale - 1) < 0.01 and abs(dx) < 1 and abs(dy) < 1:
                 break
         self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
+
+    def _clip(self, band) -> None:
+        """Draw the 3-D picture only inside ``band`` (pixel left, top, right, bottom), labels included."""
+        from matplotlib.transforms import Bbox
+
+        left, top, right, bottom = band
+        box = Bbox.from_extents(left, self.look.height - bottom, right, self.look.height - top)
+        for artist in self.ax.get_children():
+            artist.set_clip_box(box)
+            artist.set_clip_on(True)
+        self.axes.clip = band
 
     def _axes_centre(self) -> tuple[float, float]:
         self.ax.apply_aspect()
@@ -863,23 +891,31 @@ class Painter:
         return (float(screen[:, 0].min()), float(height - screen[:, 1].max()),
                 float(screen[:, 0].max()), float(height - screen[:, 1].min()))
 
-    def _focus(self, amount: float) -> None:
-        """Slide the 3-D axes so that the first run's end point moves ``amount`` of the way to the centre
-        of the frame. mplot3d always centres the box; moving the axes moves the whole picture, and the
+    def _focus(self, amount: float, point: np.ndarray | None = None) -> None:
+        """Slide the 3-D axes so that the first run's end point (or ``point``, (alpha, beta) on the
+        surface; a NaN beta is the map's middle line) moves ``amount`` of the way to the centre of the
+        frame. mplot3d always centres the box; moving the axes moves the whole picture, and the
         projection (so the labels and the occlusion test) stays as it is."""
         x, y, w, h = self._rect
         self.ax.set_position(self._rect)
         if amount <= 0:
             return
         self.ax.apply_aspect()  # the 3-D box keeps its aspect: the active position is a centred part
-        pts = self.runs[0][1]
-        on_map = np.nonzero(self.field.covers(pts) & np.isfinite(pts).all(1))[0]
-        if not len(on_map):  # the run never was on the map: nothing to centre on
-            return
-        end = pts[on_map[-1]]  # where it was last on the map (a run that diverged flies off it)
+        if point is not None and np.isfinite(point[0]):
+            f = self.field
+            a = float(np.clip(point[0], f.xs[0], f.xs[-1]))
+            b = float((f.ys[0] + f.ys[-1]) / 2 if not np.isfinite(point[1]) else np.clip(point[1], f.ys[0], f.ys[-1]))
+            end = np.array([a, b, float(f.height(np.array([a]), np.array([b]))[0]) + self._lift])
+        else:
+            pts = self.runs[0][1]
+            on_map = np.nonzero(self.field.covers(pts) & np.isfinite(pts).all(1))[0]
+            if not len(on_map):  # the run never was on the map: nothing to centre on
+                return
+            end = pts[on_map[-1]]  # where it was last on the map (a run that diverged flies off it)
         px, py, _ = proj3d.proj_transform(end[:1], end[1:2], end[2:3], self.ax.get_proj())
         fx, fy = self.fig.transFigure.inverted().transform(self.ax.transData.transform((px[0], py[0])))
-        self.ax.set_position((x + amount * (0.5 - fx), y + amount * (0.5 - fy), w, h))
+        cx, cy = self._focus_centre
+        self.ax.set_position((x + amount * (cx - fx), y + amount * (cy - fy), w, h))
 
     def _hidden(self, p: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
         """Occlusion for every vertex, ray-marched at no more than OCCLUSION_SAMPLES of them: whether a
@@ -928,7 +964,7 @@ class Painter:
         if plan.zoom[i] != self._zoom:
             self._zoom = float(plan.zoom[i])
             ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
-        self._focus(float(plan.focus[i]))
+        self._focus(float(plan.focus[i]), None if plan.focus_point is None else plan.focus_point[i])
         if self.morph is not None:
             self._show_surface(float(plan.surface_at[i]))
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):

@@ -31,6 +31,9 @@ class FramePlan:
     # An evolving film: which surface each frame shows, as a fraction k + u (u of the way from surface k
     # to k + 1), on the first path's clock; None for a still landscape.
     surface_at: np.ndarray | None = None
+    # Where the focus is, per frame: (frames, 2) points (alpha, beta; NaN beta: the map's middle line),
+    # NaN rows for the first run's end point (the default); None when no move says ``along``.
+    focus_point: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.azimuth)
@@ -69,6 +72,30 @@ def camera_path(camera: Camera, frames: int) -> tuple[np.ndarray, np.ndarray, np
         focus[inside] = fo0 + (fo1 - fo0) * u
         az0, el0, zo0, fo0 = az0 + 360.0 * move.turns, el1, zo1, fo1
     return azimuth, elevation, zoom, focus
+
+
+def focus_points(camera: Camera, frames: int) -> np.ndarray | None:
+    """The focus point of each frame (see FramePlan.focus_point), eased along each move's ``along`` on the
+    moves' own shares of the clip; None when no move has one."""
+    if not any(m.along is not None for m in camera.moves):
+        return None
+    t = np.arange(frames) / max(frames - 1, 1)
+    bounds = np.concatenate([[0.0], np.cumsum([m.seconds for m in camera.moves])])
+    bounds /= bounds[-1]
+    points = np.full((frames, 2), np.nan)
+    last = None
+    for k, move in enumerate(camera.moves):
+        a, b = bounds[k], bounds[k + 1]
+        inside = (t >= a) & ((t < b) | (k == len(camera.moves) - 1))
+        if move.along is not None:
+            u = _ease(np.clip((t[inside] - a) / (b - a), 0, 1), move.ease)[:, None]
+            p0 = np.array([v if v is not None else np.nan for v in move.along[0]], float)
+            p1 = np.array([v if v is not None else np.nan for v in move.along[1]], float)
+            points[inside] = p0 + u * (p1 - p0)
+            last = p1
+        elif last is not None:  # after a flight the focus stays where it arrived
+            points[inside] = last
+    return points
 
 
 def path_steps(step_counts: list[int], frames: int, grow_share: float = GROW_SHARE) -> np.ndarray:
@@ -151,7 +178,7 @@ def plan(landscape: Landscape, camera: Camera, frames: int, labels: list[str] | 
     colors = list(colors) if colors is not None else [default[k % len(default)] for k in range(n)]
     name = loss_name or landscape.loss_name
     return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps, name), labels, colors,
-                     name, surface_clock(landscape, steps))
+                     name, surface_clock(landscape, steps), focus_points(camera, frames))
 
 
 def surface_clock(landscape: Landscape, steps: np.ndarray) -> np.ndarray | None:

@@ -640,8 +640,26 @@ class Move:
     zoom: float | None = None
     focus: bool | None = None
     ease: str = "in_out"
+    # Where the focus is during this move, travelling from the first point to the second: two (alpha, beta)
+    # points, or two numbers meaning alpha (an Interpolation's t) on the map's middle line, so that
+    # ``Move(6, zoom=2.2, focus=True, along=(-0.5, 1.5))`` flies the camera along an interpolation's
+    # ribbon. None: the first run's end point.
+    along: tuple | None = None
 
     def __post_init__(self) -> None:
+        if self.along is not None:
+            if not isinstance(self.along, (tuple, list)) or len(self.along) != 2:
+                raise SceneError("camera.moves.along", "two points (alpha, beta), or two numbers (t from, t to)",
+                                 self.along)
+            ends = []
+            for end in self.along:
+                if isinstance(end, (tuple, list)):
+                    if len(end) != 2:
+                        raise SceneError("camera.moves.along", "points of two numbers (alpha, beta)", end)
+                    ends.append(tuple(_number(v, "camera.moves.along") for v in end))
+                else:
+                    ends.append((_number(end, "camera.moves.along"), None))
+            object.__setattr__(self, "along", tuple(ends))
         object.__setattr__(self, "seconds", _number(self.seconds, "camera.moves.seconds", positive=True))
         object.__setattr__(self, "turns", _number(self.turns, "camera.moves.turns"))
         if self.elevation is not None and not -90 <= _number(self.elevation, "camera.moves.elevation") <= 90:

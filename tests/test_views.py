@@ -121,3 +121,52 @@ def test_two_identical_models_exit_2(rejected, view):
                     "              model=models.mlp(inputs=2, hidden=(4,), outputs=2), runs=runs,\n"
                     f"              plane={view}, loss='cross_entropy', grid=Grid.around_paths(points=8))\n")
     assert "plane.b" in done.stderr and "same weights" in done.stderr
+
+
+def test_the_camera_flies_along_the_line_seen_through_the_pictures_frame():
+    from lossfilm import Camera, Move
+    from lossfilm.compute import compute
+    from lossfilm.layout import overlaps
+    from lossfilm.paint import Painter
+    from lossfilm.plan import plan
+    from lossfilm.scene import Style
+    from lossfilm.settings import Look
+
+    camera = Camera(moves=(Move(1, zoom=1.8, focus=True, along=(-0.5, -0.5)), Move(4, along=(-0.5, 1.5)),
+                           Move(1, zoom=1.0, focus=False)))
+    frames = 30
+    land = compute(_line_scene())
+    frame_plan = plan(land, camera, frames)
+    fp = frame_plan.focus_point
+    # The focus point rides along t from -0.5 to 1.5 on the middle line during the flight, then stays.
+    assert np.all(np.isnan(fp[:, 1]))
+    flight = (np.arange(frames) / (frames - 1) >= 1 / 6) & (np.arange(frames) / (frames - 1) < 5 / 6)
+    assert fp[flight, 0].min() >= -0.5 - 1e-9 and fp[flight, 0].max() <= 1.5 + 1e-9
+    assert np.all(np.diff(fp[flight, 0]) >= 0) and fp[-1, 0] == pytest.approx(1.5)
+    painter = Painter(land, frame_plan, Style(), Look(640, 360, 30))
+    # Fitted at the widest zoom (the film is not shrunk to fit its closest view) ...
+    left, top, right, bottom = painter.picture_box()
+    assert right - left > 0.6 * 640 * 0.75
+    # ... and zoomed in, the picture is drawn only inside its frame, which no text overlaps.
+    band = painter.axes.clip
+    assert band is not None
+    for artist in painter.ax.get_children():
+        assert artist.get_clip_on() and artist.get_clip_box() is not None
+    mid = int(np.argmax(frame_plan.zoom))
+    painter.paint(mid)
+    for name, box in painter.text_boxes(mid).items():
+        assert not overlaps(band, box), name
+    # At the flight's middle the focus point (t = 0.5) is near the frame's centre of the picture's frame.
+    i = int(np.argmin(np.abs(fp[:, 0] - 0.5) + np.where(flight, 0, 9)))
+    painter.paint(i)
+    f = painter.field
+    from mpl_toolkits.mplot3d import proj3d
+
+    z = float(f.height(np.array([fp[i, 0]]), np.array([0.5]))[0])
+    px, py, _ = proj3d.proj_transform([fp[i, 0]], [0.5], [z], painter.ax.M)
+    x, y = painter.ax.transData.transform((px[0], py[0]))
+    band_x, band_y = (band[0] + band[2]) / 2, (band[1] + band[3]) / 2  # the middle of the picture's frame
+    assert abs(x - band_x) < 0.08 * 640 and abs((360 - y) - band_y) < 0.1 * 360
+    painter.close()
+    with pytest.raises(SceneError, match="camera.moves.along: expected two points"):
+        Move(1, along=(0.0,))
