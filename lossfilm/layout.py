@@ -12,6 +12,7 @@ keeps its proportions at every resolution. Boxes are pixels: (left, top, right, 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 POINTS = dict(title=12, subtitle=9, legend=9, hud=9, axis_name=9, tick=7, inset=7)
@@ -118,6 +119,25 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
                   (w - margin, legend_top), colorbar_rect, inset_rect, (margin, hud_baseline), runs_at)
 
 
+def compacted(lay: Layout, header: float, footer: float) -> Layout:
+    """The same layout with the header (title, subtitle, legend, colour bar) moved ``header`` pixels down
+    and the footer (inset, loss lines, HUD) ``footer`` pixels up: on a square or tall frame a wide
+    picture leaves the band between them partly empty, and the film reads better as one block."""
+    def down(at):
+        return at[0], at[1] + header
+
+    def up(at):
+        return at[0], at[1] - footer
+
+    bar = lay.colorbar
+    inset = lay.inset
+    return dataclasses.replace(
+        lay, title=down(lay.title), subtitle=down(lay.subtitle), legend=down(lay.legend),
+        colorbar=None if bar is None else (bar[0], bar[1] - header / lay.height, bar[2], bar[3]),
+        inset=None if inset is None else (inset[0], inset[1] + footer / lay.height, inset[2], inset[3]),
+        hud=up(lay.hud), run_lines=tuple(up(at) for at in lay.run_lines))
+
+
 def _rect(left: float, top: float, right: float, bottom: float, w: float, h: float) -> tuple[float, float, float, float]:
     """Pixel box -> matplotlib figure rect (left, bottom, width, height)."""
     return left / w, 1.0 - bottom / h, (right - left) / w, (bottom - top) / h
@@ -128,10 +148,13 @@ def overlaps(a, b, gap: float = 0.0) -> bool:
     return a[0] - gap < b[2] and b[0] - gap < a[2] and a[1] - gap < b[3] and b[1] - gap < a[3]
 
 
-def free_band(width: int, height: int, boxes, margin: float = 0.0) -> tuple[float, float, float, float]:
-    """The largest box (found greedily) inside the frame's margins that meets none of ``boxes``: for
-    each box in the way, the band's edge moves past it on whichever side loses the least area."""
+def free_band(width: int, height: int, boxes, margin: float = 0.0, rows=None) -> tuple[float, float, float, float]:
+    """The largest box (found greedily) inside the frame's margins (and between ``rows``, (top, bottom)
+    pixels, when given) that meets none of ``boxes``: for each box in the way, the band's edge moves past
+    it on whichever side loses the least area."""
     band = [margin, margin, width - margin, height - margin]
+    if rows is not None:
+        band[1], band[3] = max(band[1], rows[0]), min(band[3], rows[1])
     gap = margin
     for b in sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1])):
         if not overlaps(band, b, gap):

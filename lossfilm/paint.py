@@ -27,7 +27,7 @@ from mpl_toolkits.mplot3d import proj3d
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
 from .landscape import Landscape
-from .layout import POINTS, free_band, layout
+from .layout import POINTS, compacted, free_band, layout
 from .plan import FramePlan, loss_text
 from .scene import Style
 from .settings import Look
@@ -453,6 +453,7 @@ class LossCurve:
                 ax.set_ylim(lo - pad, hi + pad)
             axes.append(ax)
         live, still = axes
+        self.live = live
         live.set_axis_off()
         for side in ("top", "right"):
             still.spines[side].set_visible(False)
@@ -544,6 +545,7 @@ class Painter:
         self.ax = ax
         self.base_zoom = BASE_ZOOM  # until _fit measures the picture against the text
         self._focus_centre = (0.5, 0.5)  # until _fit finds the picture's part of the frame
+        self._rows = None  # the rows the picture may take, once the header and footer close in
         ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * float(frame_plan.zoom[0]))
         self._zoom = float(frame_plan.zoom[0])
 
@@ -636,6 +638,17 @@ class Painter:
             artist.set_clip_on(False)
         self._overlay(landscape, style)
         self._fit()
+        slack = self._slack()
+        if self.layout.shape != "wide" and slack > 0.03 * look.height:
+            # A square or tall frame whose picture is narrower than its band: header and footer close in,
+            # and the picture stays between them.
+            self._rows = (self._free[1] + slack / 2 - 2 * POINTS["tick"] * look.dpi / 72.0,
+                          self._free[3] - slack / 2 + 2 * POINTS["tick"] * look.dpi / 72.0)
+            self.layout = compacted(self.layout, slack / 2, slack / 2)
+            if self.curve:
+                self.fig.delaxes(self.curve.live)
+            self._overlay(landscape, style)
+            self._fit()
 
     _marks: list = []  # (point, name) of each named star
 
@@ -816,7 +829,7 @@ class Painter:
         font = POINTS["tick"] * self.look.dpi / 72.0
         text = list(self.boxes.values()) + self._fixed_lines()
         self.axes.obstacles = text  # the z axis's name keeps clear of every text
-        free = free_band(self.look.width, self.look.height, text, margin=0.012 * self.look.width)
+        free = free_band(self.look.width, self.look.height, text, margin=0.012 * self.look.width, rows=self._rows)
         plan = self.plan
         # Focusing brings a point to the middle of the picture's part of the frame, not of the frame.
         self._focus_centre = ((free[0] + free[2]) / 2 / self.look.width, 1 - (free[1] + free[3]) / 2 / self.look.height)
@@ -842,6 +855,12 @@ class Painter:
             if abs(scale - 1) < 0.01 and abs(dx) < 1 and abs(dy) < 1:
                 break
         self.ax.set_box_aspect(tuple(BOX_ASPECT), zoom=self.base_zoom * self._zoom)
+        self._free = free
+
+    def _slack(self) -> float:
+        """How much taller the band the text leaves free is than the fitted picture, in pixels."""
+        left, top, right, bottom = self.picture_box()
+        return max(0.0, (self._free[3] - self._free[1]) - (bottom - top))
 
     def _clip(self, band) -> None:
         """Draw the 3-D picture only inside ``band`` (pixel left, top, right, bottom), labels included."""

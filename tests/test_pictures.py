@@ -121,6 +121,19 @@ def test_no_text_meets_other_text_or_the_surface_at_any_frame(cache_dir, name, s
         assert max((r - l) / size[0], (b - t) / size[1]) > 0.45, surface
 
 
+def test_a_tall_frame_reads_as_one_block_header_picture_and_inset_close_together(cache_dir):
+    painter = _painter(cache_dir, "spirals_pca", (1080, 1920))
+    painter.paint(5)
+    boxes = painter.text_boxes(5)
+    left, top, right, bottom = painter.picture_box()
+    header = max(boxes["title"][3], boxes.get("subtitle", boxes["title"])[3])
+    inset_top = boxes["inset"][1]
+    # The band between the header and the inset holds the picture with little to spare, and the empty
+    # space goes to the frame's top and bottom edges, evenly.
+    assert (inset_top - header) - (bottom - top) < 0.1 * 1920
+    assert abs(boxes["title"][1] - (1920 - boxes["hud"][3])) < 0.06 * 1920
+
+
 @pytest.mark.parametrize("quality", ["low", "medium", "high"])
 def test_no_text_is_smaller_than_14_px_at_720p(cache_dir, quality):
     from lossfilm.layout import MIN_POINTS, POINTS
