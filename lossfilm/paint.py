@@ -391,8 +391,14 @@ class LeanAxes:
         bases, screen = screen[len(self.labels):], screen[:len(self.labels)]
         sprites = [s for _, s in self.labels]
         taken = [s.box(x, y) for (x, y), s in zip(screen[:self.ticks], sprites[:self.ticks])]
+        def inside(k):  # a long name stays inside the frame
+            left, _, right, _ = sprites[k].box(*screen[k])
+            screen[k, 0] += max(0.0, 2.0 - left) - max(0.0, right - (frame.shape[1] - 2.0))
+
         for k, base in zip((self.ticks, self.ticks + 1), bases):
+            inside(k)
             screen[k] = _clear_of(sprites[k], screen[k], base, taken)
+            inside(k)
             taken.append(sprites[k].box(*screen[k]))
         self.boxes = taken  # where the floor's labels went: ticks, then the two axis names
         if self.obstacles:  # the z axis's name (the last label) moves left, clear of the text

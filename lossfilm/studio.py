@@ -293,9 +293,9 @@ def _view(scene: Scene, landscape: Landscape, settings, style=None) -> tuple[Pic
     frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
     style = style or _style_for(scene)
     if "barrier" in landscape.facts:  # an Interpolation: the barrier is the film's headline number
+        # In the HUD, short, so the line still fits a square or tall frame; the note names the loss.
         short = f"barrier {landscape.facts['barrier']:.3g} at t = {landscape.facts['barrier_at']:.2f}"
-        # On screen it is short, so the subtitle still fits a square or tall frame; the note names the loss.
-        style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {short}" if style.subtitle else short)
+        frame_plan.text = [f"{line}   {short}" for line in frame_plan.text]
         notes = notes + [f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
                          f"t = {landscape.facts['barrier_at']:.2f}"]
     facts = dict(landscape.facts)

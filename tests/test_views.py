@@ -170,3 +170,26 @@ def test_the_camera_flies_along_the_line_seen_through_the_pictures_frame():
     painter.close()
     with pytest.raises(SceneError, match="camera.moves.along: expected two points"):
         Move(1, along=(0.0,))
+
+
+def test_the_barrier_is_in_the_hud_and_several_pairs_go_side_by_side(tmp_path):
+    from lossfilm import Compare
+    from lossfilm.studio import render
+
+    first = _line_scene()
+    second = dataclasses.replace(_line_scene(Interpolation("s3", "s4", extend=0.5, points_per_unit=20), seeds=(3, 4)),
+                                 name="line_b")
+    both = render(Compare([first, second], captions=["seeds 1 and 2", "seeds 3 and 4"]), formats=["png"],
+                  size=(640, 360), out=tmp_path, fps=4, cache_dir=tmp_path / "c")
+    barriers = [p["barrier"] for p in both.facts["panels"]]
+    assert len(barriers) == 2 and barriers[0] != barriers[1]
+    from lossfilm.compute import compute
+    from lossfilm.plan import plan
+    from lossfilm.studio import _view
+    from lossfilm.settings import Options
+
+    land = compute(first)
+    picture, notes, _, facts = _view(first, land, Options(fps=4).check().resolve(first))
+    assert all(line.endswith(f"barrier {facts['barrier']:.3g} at t = {facts['barrier_at']:.2f}")
+               for line in picture.plan.text)
+    assert plan(land, first.camera, 4).text[0] != picture.plan.text[0]
