@@ -139,6 +139,7 @@ def _drawn_truth(painter, i, pts):
     n = len(surf._colors3d)
     code = np.arange(n) + 1
     surf._colors3d = np.column_stack([(code & 255) / 255, ((code >> 8) & 255) / 255, (code >> 16) / 255, np.ones(n)])
+    surf._corner_colors = None  # flat quads for the read-back: the same pixels as its two smooth triangles
     others = [a for a in ax.get_children() if a is not surf and a.get_visible()]
     for a in others:
         a.set_visible(False)
@@ -186,3 +187,25 @@ def test_occlusion_agrees_with_the_drawn_surface_under_perspective(name, cache_d
         parallel.append((painter.field.hidden(pts, az, el) == truth).mean())
     # Within a point or two of the read-back (itself approximate at a quad's size) on every frame.
     assert min(ours) >= 0.97 and np.mean(ours) >= 0.99 and np.mean(ours) >= np.mean(parallel), (ours, parallel)
+
+
+def test_smooth_shading_has_no_facet_steps(article_landscape):
+    """Gouraud shading: across the lit surface the colour changes a little from pixel to pixel; flat facets
+    are plateaus of one colour (most neighbours identical) that step at every facet edge."""
+    from lossfilm.paint import Painter
+    from lossfilm.plan import plan
+    from lossfilm.scene import Camera, Style
+    from lossfilm.settings import Look
+
+    steps = {}
+    for smooth in (False, True):
+        painter = Painter(article_landscape, plan(article_landscape, Camera(), 2), Style(floor=False, loss_curve=False,
+                          hud=False, title=""), Look(1280, 720, 60, smooth=smooth))
+        frame = np.asarray(painter.paint(0))[..., :3].astype(int).copy()
+        painter.close()
+        bg = np.array([0x0d, 0x11, 0x17])
+        surface = np.abs(frame - bg).sum(-1) > 60
+        inner = surface[:, 1:-1] & surface[:, :-2] & surface[:, 2:]
+        jump = np.abs(np.diff(frame, axis=1)).sum(-1)[:, 1:]  # between each pixel and the next
+        steps[smooth] = np.count_nonzero((jump == 0) & inner) / max(np.count_nonzero(inner), 1)  # plateaus
+    assert steps[False] > 0.8 and steps[True] < 0.6 * steps[False], steps
