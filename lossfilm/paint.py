@@ -631,7 +631,7 @@ class Painter:
                            for g in zds])
         self.surface = FastSurface.adopt(ax.plot_surface(X, Y, zd, facecolors=colors[-1], rstride=1, cstride=1,
                                                          linewidth=0, antialiased=False, shade=False, zorder=2))
-        if look.smooth:
+        if style.shading == "smooth":
             self.surface.smooth(xd, yd, colors[-1])
         self.morph = None
         self._zrange = None  # the z axis's extent and ticks: the surface's own, unless set below

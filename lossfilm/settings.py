@@ -54,7 +54,6 @@ class Look:
     height: int
     surface_quads: int = 60
     ticks: int = 4
-    smooth: bool = True  # Gouraud shading of the surface (False: one flat colour per facet)
 
     @property
     def dpi(self) -> float:

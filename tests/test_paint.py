@@ -199,8 +199,9 @@ def test_smooth_shading_has_no_facet_steps(article_landscape):
 
     steps = {}
     for smooth in (False, True):
-        painter = Painter(article_landscape, plan(article_landscape, Camera(), 2), Style(floor=False, loss_curve=False,
-                          hud=False, title=""), Look(1280, 720, 60, smooth=smooth))
+        painter = Painter(article_landscape, plan(article_landscape, Camera(), 2), Style(
+            floor=False, loss_curve=False, hud=False, title="", shading="smooth" if smooth else "flat"),
+            Look(1280, 720, 60))
         frame = np.asarray(painter.paint(0))[..., :3].astype(int).copy()
         painter.close()
         bg = np.array([0x0d, 0x11, 0x17])
