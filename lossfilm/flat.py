@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .landscape import Landscape
 from .layout import POINTS, free_band, layout
-from .paint import THEMES, Painter, contrasting, log_heights, z_extent
+from .paint import THEMES, Painter, contrasting, log_heights, wrapped_subtitle, z_extent
 from .plan import FramePlan
 from .scene import Style
 from .settings import Look
@@ -39,9 +39,10 @@ class FlatPainter(Painter):
         longest = max([max(10, len(label)) + len(frame_plan.loss_label) + 11 for label in frame_plan.labels]
                       if self.race else [], default=0)
         longest = max(longest, max(map(len, frame_plan.text), default=0) if style.hud else 0)
+        self._subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, self.race)
         self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=self.race,
-                             subtitle=bool(style.subtitle), colorbar=style.colorbar, inset=style.loss_curve,
-                             line_chars=longest)
+                             subtitle=self._subtitle.count("\n") + 1 if self._subtitle else 0,
+                             colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
         self.line = "barrier" in landscape.facts  # an Interpolation: the loss along t
         self.zlog = style.zscale == "log"
         zlo, zhi = z_extent(landscape, style)

@@ -50,7 +50,7 @@ def shape_of(width: int, height: int) -> str:
     return "wide" if ratio > 1.3 else "square" if ratio > 0.77 else "tall"
 
 
-def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtitle: bool, colorbar: bool,
+def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtitle: bool | int, colorbar: bool,
            inset: bool, line_chars: int = 0) -> Layout:
     """The layout of a ``width`` x ``height`` frame. ``race``: one loss line per run above the HUD;
     ``line_chars``: the longest such line, for deciding whether it fits beside the inset."""
@@ -63,7 +63,9 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
     hud_baseline = h - 1.6 * font if shape != "wide" else 0.955 * h
     title_top = 0.06 * h if shape == "wide" else 1.4 * font
     subtitle_top = title_top + 1.55 * px(POINTS["title"], dpi)
-    header_bottom = (subtitle_top + 1.5 * font) if subtitle else (title_top + 1.6 * px(POINTS["title"], dpi))
+    subtitle_lines = int(subtitle)  # a long subtitle wraps: each line below the first lowers the header's bottom
+    header_bottom = ((subtitle_top + (1.5 + 1.35 * (subtitle_lines - 1)) * font) if subtitle_lines
+                     else (title_top + 1.6 * px(POINTS["title"], dpi)))
     legend_top = 0.03 * h if shape == "wide" else title_top - 0.4 * font
     legend_bottom = legend_top + (0 if race else runs * 1.75 + 0.8) * px(POINTS["legend"], dpi)
     tick = px(POINTS["inset"], dpi)

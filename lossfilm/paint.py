@@ -331,6 +331,40 @@ class Morph:
         self.at = at
 
 
+def wrapped_subtitle(text: str | None, look: Look, labels: list[str], race: bool) -> str | None:
+    """The subtitle broken at spaces into lines that fit the frame, and beside the legend where the legend
+    reaches down to it (a race has none): a long one on a square or tall frame ran off its right edge.
+    Widths are measured in the subtitle's font."""
+    if not text:
+        return text
+    lay = layout(look.width, look.height, look.dpi, runs=len(labels), race=race, subtitle=1, colorbar=False,
+                 inset=False)
+    legend_bottom = lay.legend[1] + (len(labels) * 1.75 + 0.8) * POINTS["legend"] * look.dpi / 72.0
+    race = race or legend_bottom <= lay.subtitle[1]  # the legend ends above the subtitle: the whole width
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    measure = TextToPath()
+    scale = look.dpi / 72.0
+
+    def width(s: str, points: float) -> float:
+        return measure.get_text_width_height_descent(s, FontProperties(size=points), ismath=False)[0] * scale
+
+    margin = 0.025 * look.width
+    room = look.width - 2 * margin
+    if not race and labels:  # the legend stands at the top right, beside the title and subtitle
+        room -= max(width(label, POINTS["legend"]) for label in labels) + 4.5 * POINTS["legend"] * scale
+    lines, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and width(trial, POINTS["subtitle"]) > room:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return "\n".join(lines + [line])
+
+
 def _tick_label(value: float) -> str:
     return f"{value:.3g}".replace("-", "\u2212")
 
@@ -570,9 +604,10 @@ class Painter:
         longest = max([max(10, len(label)) + len(frame_plan.loss_label) + 11 for label in frame_plan.labels] if race
                       else [], default=0)
         longest = max(longest, max(map(len, frame_plan.text), default=0) if style.hud else 0)
+        self._subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, race)
         self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
-                             subtitle=bool(style.subtitle), colorbar=style.colorbar, inset=style.loss_curve,
-                             line_chars=longest)
+                             subtitle=self._subtitle.count("\n") + 1 if self._subtitle else 0,
+                             colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
         rect = self.layout.axes
         ax = self.fig.add_axes(rect, projection="3d", computed_zorder=False, facecolor=theme["bg"])
         self._rect = rect
@@ -790,8 +825,9 @@ class Painter:
             measured["title"] = fig.text(*lay.fraction(*lay.title), title, color=fg, fontsize=POINTS["title"],
                                          weight="bold", va="top")
         if style.subtitle:
-            measured["subtitle"] = fig.text(*lay.fraction(*lay.subtitle), style.subtitle, color=dim,
-                                            fontsize=POINTS["subtitle"], va="top")
+            measured["subtitle"] = fig.text(*lay.fraction(*lay.subtitle), self._subtitle, color=dim,
+                                            fontsize=POINTS["subtitle"], va="top",
+                                            linespacing=1.35 if "\n" in self._subtitle else 1.2)
         if not self.race:  # in a race each run's loss line, in its colour, is the legend
             handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
                        for label, color in zip(self.plan.labels, self.plan.colors)]

@@ -121,6 +121,26 @@ def test_no_text_meets_other_text_or_the_surface_at_any_frame(cache_dir, name, s
         assert max((r - l) / size[0], (b - t) / size[1]) > 0.45, surface
 
 
+@pytest.mark.parametrize("size", [(1280, 720), (1080, 1080), (1080, 1920), (640, 360)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_long_subtitle_wraps_inside_the_frame_clear_of_the_legend(cache_dir, size):
+    from lossfilm.layout import overlaps
+
+    long = ("Adam with lr 0.005 over 300 epochs of 128-point batches, shuffled · PCA plane of the whole path · "
+            "training cross-entropy on all 1,083 points")
+    style = dataclasses.replace(_scene("spirals_pca").style, subtitle=long)
+    painter = _painter(cache_dir, "spirals_pca", size, style=style)
+    painter.paint(3)
+    boxes = painter.text_boxes(3)
+    assert painter._subtitle.count("\n") >= 1 and painter._subtitle.replace("\n", " ") == long
+    left, top, right, bottom = boxes["subtitle"]
+    assert left >= 0 and right <= size[0] and not overlaps(boxes["subtitle"], boxes["legend"])
+    names = list(boxes)
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            assert not overlaps(boxes[names[a]], boxes[names[b]]), (names[a], names[b])
+    assert not any(overlaps(box, painter.surface_box()) for box in boxes.values())
+
+
 def test_a_tall_frame_reads_as_one_block_header_picture_and_inset_close_together(cache_dir):
     painter = _painter(cache_dir, "spirals_pca", (1080, 1920))
     painter.paint(5)
