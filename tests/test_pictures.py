@@ -208,3 +208,14 @@ def test_a_gif_too_small_for_its_text_says_so(tmp_path):
     [note] = legibility(small, settings)
     assert note.startswith("gif: at 480 px wide the text is 5 to 9 px tall")
     assert legibility(large, settings) == []
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1080, 1080), (1080, 1920)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_race_shows_one_loss_line_per_run_with_a_subtitle(cache_dir, size):
+    """Each run's loss line is on the frame (a subtitle's line count once took the runs' place)."""
+    painter = _painter(cache_dir, "optimizer_race", size)
+    painter.paint(5)
+    runs = len(painter.landscape.traces)
+    assert runs == 4 and painter.style.subtitle
+    assert len(painter.layout.run_lines) == runs
+    assert [k for k in painter.text_boxes(5) if k.startswith("run ")] == [f"run {k}" for k in range(runs)]
