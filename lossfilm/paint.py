@@ -825,9 +825,9 @@ class Painter:
             measured["title"] = fig.text(*lay.fraction(*lay.title), title, color=fg, fontsize=POINTS["title"],
                                          weight="bold", va="top")
         if style.subtitle:
+            wrapped = {"linespacing": 1.35} if "\n" in self._subtitle else {}
             measured["subtitle"] = fig.text(*lay.fraction(*lay.subtitle), self._subtitle, color=dim,
-                                            fontsize=POINTS["subtitle"], va="top",
-                                            linespacing=1.35 if "\n" in self._subtitle else 1.2)
+                                            fontsize=POINTS["subtitle"], va="top", **wrapped)
         if not self.race:  # in a race each run's loss line, in its colour, is the legend
             handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
                        for label, color in zip(self.plan.labels, self.plan.colors)]
