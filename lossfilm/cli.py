@@ -133,6 +133,18 @@ def _quiet_when_stopping(previous):
     return hook
 
 
+def _unraisable_when_stopping(previous):
+    """A SIGTERM that lands in a finaliser (a Popen's __del__ during garbage collection) cannot unwind
+    from there: Python would print "Exception ignored in ..." beside the one word the CLI answers, and
+    carry on. Say nothing and deliver the signal again: it is answered once the finaliser returns."""
+    def hook(args):
+        if isinstance(args.exc_value, _Terminated):
+            signal.raise_signal(signal.SIGTERM)
+        elif not _stopping.is_set():
+            previous(args)
+    return hook
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"warning: {one_line(message)}", file=sys.stderr)
 
@@ -145,9 +157,11 @@ def run() -> None:
 def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     _stopping.clear()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm), warnings.showwarning, threading.excepthook
+    previous = (signal.signal(signal.SIGTERM, _on_sigterm), warnings.showwarning, threading.excepthook,
+                sys.unraisablehook)
     warnings.showwarning = _show_warning
     threading.excepthook = _quiet_when_stopping(previous[2])
+    sys.unraisablehook = _unraisable_when_stopping(previous[3])
     try:
         return _main(argv)
     except BadInput as exc:
@@ -175,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         warnings.showwarning = previous[1]
-        if not _stopping.is_set():  # a stopping process keeps it to the end: the pool's threads outlive main()
+        if not _stopping.is_set():  # a stopping process keeps them to the end: the pool's threads outlive main()
             threading.excepthook = previous[2]
+            sys.unraisablehook = previous[3]
 
 
 def _main(argv: list[str] | None) -> int:

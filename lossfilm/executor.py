@@ -247,10 +247,21 @@ def _stop(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def _quiet_unraisable(args) -> None:
+    """A SIGTERM that lands in a finaliser (a Popen's __del__ during garbage collection) cannot unwind
+    from there: Python would print "Exception ignored in ..." and carry on as if it never came. Say
+    nothing, and deliver the signal again, so the worker stops once the finaliser has returned."""
+    if isinstance(args.exc_value, SystemExit):
+        signal.raise_signal(signal.SIGTERM)
+        return
+    sys.__unraisablehook__(args)
+
+
 def _worker_init() -> None:
     # terminate() sends SIGTERM: unwind like an exception, so the task's clean-up stops its ffmpeg and
     # removes its temporary file, instead of dying and leaving ffmpeg to finish an orphaned file.
     signal.signal(signal.SIGTERM, _stop)
+    sys.unraisablehook = _quiet_unraisable
     # Ctrl-C in a terminal reaches the whole process group: the render itself answers it (and stops us
     # with SIGTERM), so a worker leaves quietly instead of printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -320,3 +320,24 @@ def test_a_signal_to_the_whole_process_group_is_answered_in_one_word(tmp_path, c
         _, err = p.communicate(timeout=60)
         assert err.strip() == word, err
         assert list(out.iterdir()) == []
+
+
+def test_a_sigterm_that_lands_in_a_finaliser_is_delivered_again_and_not_printed(monkeypatch, capsys):
+    """A signal raised inside a Popen.__del__ cannot unwind it: Python would print "Exception ignored"
+    beside the CLI's one word and carry on. The hooks stay silent and deliver the signal once more."""
+    import types
+
+    from lossfilm import cli, executor
+
+    import threading
+
+    sent = []
+    monkeypatch.setattr(signal, "raise_signal", lambda s: sent.append(s))
+    monkeypatch.setattr(cli, "_stopping", threading.Event())
+    printed = []
+    hook = cli._unraisable_when_stopping(lambda args: printed.append(args))
+    hook(types.SimpleNamespace(exc_value=cli._Terminated()))
+    executor._quiet_unraisable(types.SimpleNamespace(exc_value=SystemExit(143)))
+    assert sent == [signal.SIGTERM, signal.SIGTERM] and printed == []
+    hook(types.SimpleNamespace(exc_value=ValueError("a real one")))  # anything else is still told
+    assert len(printed) == 1
