@@ -54,7 +54,7 @@ class FlatPainter(Painter):
         self._place_axes()
         self.morph = None
         if self.line:
-            self._line_view(landscape, zlo, zhi)
+            self._line_view(landscape)
         else:
             self._map_view(landscape, zlo, zhi)
         self._style_axes()
@@ -107,7 +107,7 @@ class FlatPainter(Painter):
         self.ax.set_xlabel(names[0])
         self.ax.set_ylabel(names[1])
 
-    def _line_view(self, landscape: Landscape, zlo: float, zhi: float) -> None:
+    def _line_view(self, landscape: Landscape) -> None:
         ts, facts = landscape.alphas, landscape.facts
         z = self._heights(landscape.loss)
         splits = [facts.get("beta_ticks", {}).get(k, k) for k in ("0", "1")]
@@ -131,10 +131,9 @@ class FlatPainter(Painter):
         self.ax.annotate("", (at, top), (at, base), arrowprops=dict(arrowstyle="<->", color="#ffd166", lw=1.2),
                          zorder=3)
         self.ax.axhline(base, color="#ffd166", lw=0.8, ls=":", alpha=0.7, zorder=1)
-        span = np.nanmax(z[np.isfinite(z)]) - np.nanmin(z[np.isfinite(z)]) if np.isfinite(z).any() else 1.0
         finite = z[np.isfinite(z)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        pad = 0.08 * (span or 1.0)
+        pad = 0.08 * ((hi - lo) or 1.0)
         self.ax.set_xlim(ts[0], ts[-1])
         self.ax.set_ylim(lo - pad, hi + pad)
         self.ax.set_xlabel(landscape.axis_labels[0])
