@@ -123,7 +123,6 @@ def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None)
         return _train(scene, run, progress)
 
 
-
 def _batches(scene: Scene, run: Run, gen: torch.Generator):
     """One epoch's (x, y) batches: tensor slices of the scene's arrays (a DataLoader costs more than the
     step for small models), or the scene's own DataLoader as it iterates."""

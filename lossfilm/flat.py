@@ -12,14 +12,12 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 from matplotlib import patheffects
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .landscape import Landscape
-from .layout import POINTS, free_band, layout
-from .paint import THEMES, Painter, contrasting, log_heights, wrapped_subtitle, z_extent
+from .layout import POINTS, free_band
+from .paint import Painter, blend, contrasting, log_heights, z_extent
 from .plan import FramePlan
 from .scene import Style
 from .settings import Look
@@ -30,19 +28,8 @@ class FlatPainter(Painter):
     """``paint(i)`` -> RGBA of frame i, in the 3-D painter's layout, seen from above."""
 
     def __init__(self, landscape: Landscape, frame_plan: FramePlan, style: Style, look: Look):
-        self.landscape, self.plan, self.style, self.look = landscape, frame_plan, style, look
-        self.theme = theme = THEMES[style.theme]
-        self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi,
-                          facecolor=theme["bg"])
-        self.canvas = FigureCanvasAgg(self.fig)
-        self.race = len(landscape.traces) > 1 and style.hud
-        longest = max([max(10, len(label)) + len(frame_plan.loss_label) + 11 for label in frame_plan.labels]
-                      if self.race else [], default=0)
-        longest = max(longest, max(map(len, frame_plan.text), default=0) if style.hud else 0)
-        self._subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, self.race)
-        self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=self.race,
-                             subtitle=self._subtitle.count("\n") + 1 if self._subtitle else 0,
-                             colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
+        self._frame(landscape, frame_plan, style, look)
+        theme = self.theme
         self.line = "barrier" in landscape.facts  # an Interpolation: the loss along t
         self.zlog = style.zscale == "log"
         zlo, zhi = z_extent(landscape, style)
@@ -192,8 +179,7 @@ class FlatPainter(Painter):
         plan = self.plan
         self.canvas.restore_region(self._background)
         if self.morph:
-            k = int(np.clip(np.floor(plan.surface_at[i]), 0, len(self.morph_grids) - 2))
-            u = float(np.clip(plan.surface_at[i] - k, 0, 1))
+            k, u = blend(plan.surface_at[i], len(self.morph_grids))
             self.image.set_data((1 - u) * self.morph_grids[k] + u * self.morph_grids[k + 1])
             self.ax.draw_artist(self.image)
             self.ax.draw_artist(self.contours[int(round(plan.surface_at[i]))])

@@ -294,6 +294,12 @@ class FastSurface(Poly3DCollection):
         return float(depth.min())
 
 
+def blend(at: float, count: int) -> tuple[int, float]:
+    """An evolving film's ``at`` = k + u as (k, u): u of the way from surface k to k + 1 of ``count``."""
+    k = int(np.clip(np.floor(at), 0, count - 2))
+    return k, float(np.clip(at - k, 0.0, 1.0))
+
+
 class Morph:
     """An evolving film's surfaces, bound to a FastSurface's corners and faces: ``show(at)`` sets the
     corners' heights and the faces' colours to the blend of surfaces k and k + 1 for ``at`` = k + u, in
@@ -312,8 +318,7 @@ class Morph:
         self.at = None
 
     def blend(self, at: float) -> tuple[int, float]:
-        k = int(np.clip(np.floor(at), 0, len(self.heights) - 2))
-        return k, float(np.clip(at - k, 0.0, 1.0))
+        return blend(at, len(self.heights))
 
     def grid(self, at: float) -> np.ndarray:
         """The decimated surface at ``at``, as the painter's HeightField holds it."""
@@ -592,12 +597,12 @@ class StaticLayer:
 class Painter:
     """One figure, built once; ``paint(i)`` updates camera, paths and text and returns RGBA bytes."""
 
-    def __init__(self, landscape: Landscape, frame_plan: FramePlan, style: Style, look: Look):
+    def _frame(self, landscape: Landscape, frame_plan: FramePlan, style: Style, look: Look) -> None:
+        """What every painter starts from, whatever it draws: the figure, its canvas and the text's layout."""
         self.landscape, self.plan, self.style, self.look = landscape, frame_plan, style, look
-        theme = THEMES[style.theme]
-        self.theme = theme
+        self.theme = THEMES[style.theme]
         self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi,
-                          facecolor=theme["bg"])
+                          facecolor=self.theme["bg"])
         self.canvas = FigureCanvasAgg(self.fig)
         race = len(landscape.traces) > 1 and style.hud  # the HUD switch covers the runs' loss lines too
         self.race = race
@@ -608,6 +613,10 @@ class Painter:
         self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
                              subtitle=self._subtitle.count("\n") + 1 if self._subtitle else 0,
                              colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
+
+    def __init__(self, landscape: Landscape, frame_plan: FramePlan, style: Style, look: Look):
+        self._frame(landscape, frame_plan, style, look)
+        theme = self.theme
         rect = self.layout.axes
         ax = self.fig.add_axes(rect, projection="3d", computed_zorder=False, facecolor=theme["bg"])
         self._rect = rect
