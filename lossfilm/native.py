@@ -9,22 +9,14 @@ cluster nodes gets one build per kind of CPU, never a library that would fault o
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import importlib.resources
-import os
-import platform
-import shutil
-import subprocess
-import sysconfig
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from .cbuild import FLAGS, build
+
 __code_files__ = ("mlp_kernel.c",)  # part of the computing code (the cache key's digest)
-FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
 TILE = 16  # as in mlp_kernel.c
 ACTIVATIONS = {nn.Tanh: 1, nn.ReLU: 2, nn.Sigmoid: 3, nn.Identity: 0, nn.Dropout: 0}
 LOSSES = {"mse": 0, "cross_entropy": 1}
@@ -34,72 +26,15 @@ _tried = False
 status = "not loaded"  # a word for reports: "built", "cached", "off", or why it is not in use
 
 
-def _cpu_signature() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    return line
-    except OSError:
-        pass
-    return platform.machine() + platform.processor()
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lossfilm"
-
-
-def _compiler() -> str | None:
-    for cc in (os.environ.get("CC"), sysconfig.get_config_var("CC"), "cc", "gcc", "clang"):
-        if cc and shutil.which(cc.split()[0]):
-            return cc.split()[0]
-    return None
-
-
 def load() -> ctypes.CDLL | None:
     """The kernel library, built if needed; None when it is switched off or cannot be built."""
     global _lib, _tried, status
     if _tried:
         return _lib
     _tried = True
-    if os.environ.get("LOSSFILM_NATIVE", "1") == "0":
-        status = "off (LOSSFILM_NATIVE=0)"
-        return None
-    cc = _compiler()
-    if cc is None:
-        status = "no C compiler: torch path"
-        return None
-    try:  # through the package's loader: lossfilm may be running from a zip (shipped to a cluster)
-        source = importlib.resources.files(__package__).joinpath("mlp_kernel.c").read_bytes()
-    except OSError as exc:
-        status = f"kernel source unreadable ({type(exc).__name__}): torch path"
-        return None
-    key = hashlib.sha256(b"\0".join([source, " ".join(FLAGS).encode(), cc.encode(),
-                                     _cpu_signature().encode()])).hexdigest()[:16]
-    target = _cache_dir() / f"mlp_kernel-{key}.so"
-    try:
-        if target.exists():
-            status = "cached"
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Built beside the target and renamed into place: concurrent renders never load half a file.
-            fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-            os.close(fd)
-            try:
-                with tempfile.TemporaryDirectory() as folder:
-                    src = Path(folder) / "mlp_kernel.c"
-                    src.write_bytes(source)
-                    subprocess.run([cc, *FLAGS, str(src), "-o", tmp, "-lm"], check=True, capture_output=True,
-                                   timeout=120)
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            status = "built"
-        lib = ctypes.CDLL(str(target))
-    except (OSError, subprocess.SubprocessError) as exc:
-        status = f"build failed ({type(exc).__name__}): torch path"
+    lib, status = build("mlp_kernel.c", FLAGS)
+    if lib is None:
+        status += ": torch path"
         return None
     p = ctypes.c_void_p
     lib.mlp_loss.argtypes = [ctypes.c_long, ctypes.c_long, p, ctypes.c_int, p, p, p, p, ctypes.c_long, p,

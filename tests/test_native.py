@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lossfilm import losses, native
+from lossfilm import cbuild, losses, native
 from lossfilm.evaluate import Evaluator, ParamSpace
 
 needs_kernel = pytest.mark.skipif(native.load() is None, reason=f"no native kernel here: {native.status}")
@@ -102,7 +102,7 @@ def test_without_a_compiler_or_with_the_switch_off_the_evaluator_uses_torch(monk
     model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
     x, y = np.ones((5, 2), np.float32), np.zeros(5, np.float32)
     for setup in (lambda: monkeypatch.setenv("LOSSFILM_NATIVE", "0"),
-                  lambda: monkeypatch.setattr(native, "_compiler", lambda: None)):
+                  lambda: monkeypatch.setattr(cbuild, "compiler", lambda: None)):
         monkeypatch.setattr(native, "_tried", False)
         monkeypatch.setattr(native, "_lib", None)
         setup()

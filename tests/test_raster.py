@@ -1,0 +1,117 @@
+"""The raster kernel (lossfilm/raster.c) that paints the surface's smooth shading, against independent
+computations and against matplotlib's own draw_gouraud_triangles, and its fallback."""
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.transforms import IdentityTransform
+
+from lossfilm import cbuild, raster
+
+needs_kernel = pytest.mark.skipif(raster.load() is None, reason=f"no raster kernel here: {raster.status}")
+
+
+def _blank(rows=40, cols=60):
+    image = np.zeros((rows, cols, 4), np.uint8)
+    image[..., 3] = 255
+    return image
+
+
+def _mesh(n=24, width=640, height=360):
+    """A wavy n x n grid of quads on screen, its two triangles per quad, colours smooth over the grid."""
+    x, y = np.meshgrid(np.linspace(80, width - 80, n + 1), np.linspace(60, height - 60, n + 1))
+    y = y + 25 * np.sin(x / 60)
+    quads = np.stack([x[:-1, :-1], y[:-1, :-1], x[:-1, 1:], y[:-1, 1:], x[1:, 1:], y[1:, 1:], x[1:, :-1],
+                      y[1:, :-1]], -1).reshape(-1, 4, 2)
+    tri = quads[:, [[0, 1, 2], [0, 2, 3]]].reshape(-1, 3, 2)
+    grid = np.stack([np.sin(x / 150) ** 2, np.cos(y / 110) ** 2, 0.4 + 0 * x, 1 + 0 * x], -1)
+    corners = np.stack([grid[:-1, :-1], grid[:-1, 1:], grid[1:, 1:], grid[1:, :-1]], 2).reshape(-1, 4, 4)
+    colors = corners[:, [[0, 1, 2], [0, 2, 3]]].reshape(-1, 3, 4)
+    ids = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+    qv = np.stack([ids[:-1, :-1], ids[:-1, 1:], ids[1:, 1:], ids[1:, :-1]], -1).reshape(-1, 4)
+    return tri, colors, qv[:, [[0, 1, 2], [0, 2, 3]]].reshape(-1, 3)
+
+
+@needs_kernel
+def test_inside_a_triangle_the_colour_is_the_barycentric_blend_of_its_corners():
+    image = _blank()
+    tri = np.array([[[5.0, 5.0], [55.0, 8.0], [20.0, 36.0]]])  # display pixels, y up
+    colors = np.array([[[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]]], float)
+    assert raster.gouraud(image, tri, colors)
+    a, b, c = tri[0]
+    for col, row in [(20, 25), (30, 20), (40, 28), (15, 30)]:
+        px, py = col + 0.5, 40 - (row + 0.5)  # the pixel's centre in display coordinates
+        m = np.array([[a[0], b[0], c[0]], [a[1], b[1], c[1]], [1, 1, 1]])
+        w = np.linalg.solve(m, [px, py, 1])
+        assert (w > 0.05).all()  # well inside
+        assert np.abs(image[row, col, :3] - 255 * w).max() <= 1.01
+
+
+@needs_kernel
+def test_an_outline_edge_is_anti_aliased_and_pixels_outside_are_untouched():
+    image = _blank(20, 20)
+    tri = np.array([[[2.0, 2.0], [18.0, 2.0], [18.0, 18.0]]])  # its bottom edge on the pixel border y = 2
+    raster.gouraud(image, tri, np.ones((1, 3, 4)))
+    assert image[16, 10, 0] == 255  # centre half a pixel inside
+    assert 120 <= image[18, 10, 0] <= 135  # centre half a pixel outside: half covered
+    assert image[19, 10, 0] == 0 and image[5, 3, 0] == 0  # well outside
+    assert (image[..., 3] == 255).all()
+
+
+@needs_kernel
+def test_a_mesh_matches_matplotlibs_gouraud_triangles_but_on_its_outline():
+    tri, colors, corners = _mesh()
+    fig = Figure(figsize=(6.4, 3.6), dpi=100, facecolor="black")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    agg = raster.pixels(renderer)
+    renderer.draw_gouraud_triangles(renderer.new_gc(), tri, colors, IdentityTransform())
+    theirs = agg.copy()
+    ours = _blank(360, 640)
+    smooth = raster.outline_edges(raster.neighbours(corners), corners, tri)
+    assert raster.gouraud(ours, tri, colors, smooth)
+    diff = np.abs(ours.astype(int) - theirs.astype(int))[..., :3].max(-1)
+    inner = np.zeros_like(diff, bool)
+    inner[90:270, 90:550] = True  # away from the outline (y 60..300, +- 25, on screen)
+    # Interior: the same blend, up to rounding (Agg interpolates colours on its own sub-pixel grid).
+    assert diff[inner].max() <= 6 and np.percentile(diff[inner], 99) <= 3
+    assert diff.mean() < 1.0
+    # Only the outline's triangles are smoothed; the interior's seams are cut hard (and never show).
+    assert 0 < (smooth > 0).sum() < 0.2 * len(smooth)
+
+
+def _grid(n):
+    ids = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+    quads = np.stack([ids[:-1, :-1], ids[:-1, 1:], ids[1:, 1:], ids[1:, :-1]], -1).reshape(-1, 4)
+    corners = quads[:, [[0, 1, 2], [0, 2, 3]]].reshape(-1, 3)
+    points = np.stack([ids % (n + 1), ids // (n + 1)], -1).reshape(-1, 2).astype(float)
+    return corners, points
+
+
+def test_neighbours_are_the_triangles_across_each_edge():
+    corners = np.array([[0, 1, 2], [1, 3, 2], [2, 3, 4]])  # a strip of three triangles
+    assert raster.neighbours(corners).tolist() == [[1, -1, -1], [2, 0, -1], [-1, -1, 1]]
+
+
+def test_the_outline_is_the_border_and_the_folds_and_the_triangles_touching_them():
+    corners, points = _grid(6)
+    across = raster.neighbours(corners)
+    flat = raster.outline_edges(across, corners, points[corners])
+    touches_border = (points[corners] % 6 == 0).any((1, 2))
+    assert ((flat == 7) == touches_border).all() and (flat[~touches_border] == 0).all()
+    # Fold the sheet back along the column x = 3: the triangles beyond it face the other way on screen.
+    folded = points.copy()
+    folded[:, 0] = np.where(folded[:, 0] > 3, 6 - folded[:, 0], folded[:, 0])
+    bits = raster.outline_edges(across, corners, folded[corners])
+    at_fold = (points[corners][..., 0] == 3).any(1)
+    assert (bits[at_fold] == 7).all()  # they touch the fold, the outline on screen
+    assert (bits[~at_fold & ~touches_border] == 0).all()
+
+
+def test_without_the_kernel_the_painter_draws_with_matplotlib(monkeypatch):
+    monkeypatch.setattr(raster, "_tried", False)
+    monkeypatch.setattr(raster, "_lib", None)
+    monkeypatch.setattr(cbuild, "compiler", lambda: None)
+    assert raster.load() is None and "compiler" in raster.status
+    assert not raster.gouraud(_blank(), np.zeros((1, 3, 2)), np.ones((1, 3, 4)))
