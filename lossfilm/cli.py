@@ -207,6 +207,9 @@ def _main(argv: list[str] | None) -> int:
     from .studio import check_output_dir
 
     tune_process()  # this process is ours: the allocator may be tuned for the evaluator
+    from .dynamo_stub import defer
+
+    defer()  # and torch.optim need not import the compiler (1.1 s) unless a scene compiles
     files = args.scenes or [str(DEFAULT_SCENE)]
     if args.scheduler:
         from .executor import DaskCluster

@@ -71,3 +71,45 @@ def test_compute_uses_the_budget_and_restores_torchs_threads(monkeypatch, articl
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_training_does_not_import_the_compiler_and_a_scene_that_compiles_still_can(tmp_path):
+    """The command line defers torch._dynamo (1.1 s to import): optimizers train without it, exactly as
+    with it; the first use of anything else of it (torch.compile) imports the real one."""
+    code = """
+import sys
+from lossfilm import dynamo_stub
+assert dynamo_stub.defer()
+import torch
+def train(opt_class, **kw):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    opt = opt_class(model.parameters(), lr=0.05, **kw)
+    x, y = torch.randn(32, 3), torch.randn(32, 1)
+    for _ in range(20):
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+    opt.load_state_dict(opt.state_dict())
+    return torch.cat([p.detach().ravel() for p in model.parameters()])
+before = [train(torch.optim.Adam), train(torch.optim.SGD, momentum=0.9), train(torch.optim.NAdam)]
+print("deferred", type(sys.modules["torch._dynamo"]).__name__ == "_Deferred")
+f = torch.compile(lambda t: torch.sin(2 * t), backend="eager")
+print("compiled", bool(torch.allclose(f(torch.ones(4)), torch.sin(torch.full((4,), 2.0)))))
+print("real", type(sys.modules["torch._dynamo"]).__name__ == "module", torch._dynamo is sys.modules["torch._dynamo"])
+after = [train(torch.optim.Adam), train(torch.optim.SGD, momentum=0.9), train(torch.optim.NAdam)]
+print("same", all(torch.equal(a, b) for a, b in zip(before, after)))
+"""
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["deferred", "True", "compiled", "True", "real", "True", "True", "same", "True"]
+
+
+def test_the_command_line_trains_without_the_compiler(tmp_path):
+    code = ("import sys; from lossfilm.cli import main; status = main(%r); "
+            "print(status, type(sys.modules.get('torch._dynamo')).__name__)"
+            % (["scenes/rosenbrock_race.py", "-q", "low", "--fps", "4", "--duration", "1", "--format", "png",
+                "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")],))
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[-2:] == ["0", "_Deferred"], p.stderr
