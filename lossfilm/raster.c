@@ -159,3 +159,23 @@ void gouraud(long stride, uint8_t *image, long n, const double *xy, const float 
         }
     }
 }
+
+/* A text sprite composited onto the frame: out = below * keep + ink, truncated, per channel, in float
+ * as numpy's float32 arithmetic does it (the build turns off fused multiply-adds, so the two agree to
+ * the bit). frame: rows of `stride` bytes, RGBA8; ink (h, w, 3) and keep (h, w) float32, rows of
+ * `src_w` pixels, the region's first pixel at ink/keep offset 0. */
+void composite(long stride, uint8_t *frame, long h, long w, const float *ink, const float *keep, long src_w)
+{
+    for (long r = 0; r < h; r++) {
+        uint8_t *q = frame + r * stride;
+        const float *i = ink + 3 * r * src_w, *k = keep + r * src_w;
+        for (long c = 0; c < w; c++, q += 4) {
+            float kc = k[c];
+            if (kc >= 1.0f && i[3 * c] < 1.0f && i[3 * c + 1] < 1.0f && i[3 * c + 2] < 1.0f)
+                continue; /* no ink: below * 1 + 0.5 truncates to below */
+            q[0] = (uint8_t)((float)q[0] * kc + i[3 * c]);
+            q[1] = (uint8_t)((float)q[1] * kc + i[3 * c + 1]);
+            q[2] = (uint8_t)((float)q[2] * kc + i[3 * c + 2]);
+        }
+    }
+}

@@ -11,6 +11,8 @@ from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.colors import to_rgba
 from matplotlib.font_manager import FontProperties
 
+from . import raster
+
 
 class Sprite:
     """Straight-alpha RGBA ink with its anchor: pixel (ax, ay) of the sprite is the text's reference point."""
@@ -42,6 +44,8 @@ class Sprite:
         fx0, fy0 = max(x0, 0), max(y0, 0)
         fx1, fy1 = min(x0 + self.width, w), min(y0 + self.height, h)
         if fx0 >= fx1 or fy0 >= fy1:
+            return
+        if raster.composite(frame, fx0, fy0, fx1, fy1, self._ink, self._keep, fx0 - x0, fy0 - y0):
             return
         sx, sy = slice(fx0 - x0, fx1 - x0), slice(fy0 - y0, fy1 - y0)
         below = frame[fy0:fy1, fx0:fx1, :3]

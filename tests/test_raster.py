@@ -115,3 +115,20 @@ def test_without_the_kernel_the_painter_draws_with_matplotlib(monkeypatch):
     monkeypatch.setattr(cbuild, "compiler", lambda: None)
     assert raster.load() is None and "compiler" in raster.status
     assert not raster.gouraud(_blank(), np.zeros((1, 3, 2)), np.ones((1, 3, 4)))
+
+
+@needs_kernel
+def test_a_sprite_pastes_the_same_through_the_kernel_as_through_numpy(monkeypatch):
+    from lossfilm.sprites import TextSprites
+
+    sprite = TextSprites(100).get("f(x, y) 0.0123", "#ffd166", 14)
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (60, 200, 4), dtype=np.uint8)
+    ours = frame.copy()
+    for x, y in [(100.2, 30.7), (5, 5), (195, 58)]:  # inside, and cut by the frame's edges
+        sprite.paste(ours, x, y)
+    monkeypatch.setattr(raster, "composite", lambda *a: False)
+    theirs = frame.copy()
+    for x, y in [(100.2, 30.7), (5, 5), (195, 58)]:
+        sprite.paste(theirs, x, y)
+    assert (ours != frame).any() and np.array_equal(ours, theirs)
