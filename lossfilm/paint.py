@@ -484,6 +484,7 @@ class LeanAxes:
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
         self.clip = None  # the picture's frame (pixel box) when a camera move zooms in or slides
         self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
+        self.bg = np.asarray(matplotlib.colors.to_rgb(theme["bg"])) * 255.0
 
     def retick(self, lo: float, hi: float) -> None:
         """Label the z axis for values lo..hi drawn over its whole extent (an evolving film whose z range
@@ -545,12 +546,46 @@ class LeanAxes:
             screen[-1] = _clear_of(sprites[-1], screen[-1], screen[-1] + (1.0, 0.0), self.obstacles, tries=200)
         left, _, right, _ = sprites[-1].box(*screen[-1])  # a long name stays inside the frame
         screen[-1, 0] += max(0.0, 2.0 - left) - max(0.0, right - (frame.shape[1] - 2.0))
+        screen[-1] = self._clear_of_picture(frame, sprites[-1], screen[-1], taken)
         self.z_name_box = sprites[-1].box(*screen[-1])
         for (x, y), sprite in zip(screen, sprites):
             if self.clip is not None and not (self.clip[0] <= x <= self.clip[2] and self.clip[1] <= y <= self.clip[3]):
                 continue  # a zoomed-in label beyond the picture's frame
             sprite.paste(frame, x, y)
 
+    def _clear_of_picture(self, frame: np.ndarray, sprite, at: np.ndarray, taken: list, gap: int = 3) -> np.ndarray:
+        """``at`` moved the least distance (up, or sideways, leftwards counting double) so that the z
+        axis's name covers none of the drawn picture and no text: seen from the side, the surface's high
+        corner beside the axis rises into the name's place. The frame holds the drawn surface and the
+        static layer here, so its own pixels are the test; every offset within a quarter of the frame is
+        tried at once through a summed-area table. Where none is free, the name stays where it was."""
+        h, w = frame.shape[:2]
+        left, top, right, bottom = sprite.box(*at)
+        bw, bh = int(np.ceil(right - left)) + 2, int(np.ceil(bottom - top)) + 2
+        bx, by = int(np.floor(left)) - 1, int(np.floor(top)) - 1  # the box's top-left pixel now
+        top_limit = 2 if self.clip is None else max(2, int(np.ceil(self.clip[1])))
+        x0, x1 = max(bx - w // 8, 2), min(bx + bw + w // 4, w - 2)
+        y0, y1 = max(by - h // 4, top_limit), min(by + bh, h)
+        if x1 - x0 < bw or y1 - y0 < bh:
+            return at
+        ink = np.abs(frame[y0:y1, x0:x1, :3].astype(np.int16) - self.bg.astype(np.int16)).max(axis=2) > 24
+        for l, t, r, b in list(self.obstacles) + list(taken):  # noqa: E741
+            ink[max(int(t) - gap - y0, 0):max(int(np.ceil(b)) + gap - y0, 0),
+                max(int(l) - gap - x0, 0):max(int(np.ceil(r)) + gap - x0, 0)] = True
+        if 0 <= bx - x0 and bx + bw <= x1 and 0 <= by - y0 and by + bh <= y1 and \
+                ink[by - y0:by - y0 + bh, bx - x0:bx - x0 + bw].sum() < 3:
+            return at  # the usual case: already clear
+        table = np.zeros((ink.shape[0] + 1, ink.shape[1] + 1), np.int32)
+        table[1:, 1:] = ink.cumsum(0).cumsum(1)
+        count = table[bh:, bw:] - table[:-bh, bw:] - table[bh:, :-bw] + table[:-bh, :-bw]
+        ys, xs = np.nonzero(count < 3)  # top-left corners, in the region, of boxes free of ink
+        dx, dy = xs + x0 - bx, ys + y0 - by
+        ok = dy <= 0  # never down, into the z axis's own ticks
+        if not ok.any():
+            return at
+        cost = np.hypot(np.where(dx < 0, 2.0 * dx, dx), dy)[ok]
+        k = int(np.argmin(cost))
+        return at + (float(dx[ok][k]), float(dy[ok][k]))
 
 def _clear_of(sprite, at: np.ndarray, base: np.ndarray, taken: list, step: float = 3.0, tries: int = 60,
               gap: float = 3.0) -> np.ndarray:

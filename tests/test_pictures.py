@@ -219,3 +219,31 @@ def test_a_race_shows_one_loss_line_per_run_with_a_subtitle(cache_dir, size):
     assert runs == 4 and painter.style.subtitle
     assert len(painter.layout.run_lines) == runs
     assert [k for k in painter.text_boxes(5) if k.startswith("run ")] == [f"run {k}" for k in range(runs)]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (640, 360)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_z_axis_name_stays_clear_of_a_surface_rising_beside_it(size):
+    """Seen from the side, a surface's high corner next to the z axis rose into its name (skip_vs_plain):
+    the frame under the name, as drawn before the labels go on, holds no pixel of the picture."""
+    import numpy as np
+
+    from lossfilm.landscape import Landscape, Trace
+    from lossfilm.paint import Painter
+    from lossfilm.scene import Camera
+
+    a = np.linspace(-1, 1, 41)
+    z = np.exp(2.5 * np.add.outer(a, a))  # one corner towers over the rest
+    run = Trace(np.array([0.0, 0.1, 0.2]), np.zeros(3), np.ones(3), np.zeros(0, np.int64))
+    land = Landscape(a, a, z, [run], ("a", "b"), "mse", 1)
+    painter = Painter(land, plan(land, Camera(), 12), Style(z_label="a rather long loss name"), Look(*size, 10))
+    import matplotlib.colors
+    bg = np.round(np.asarray(matplotlib.colors.to_rgb(painter.theme["bg"])) * 255).astype(int)
+    drawn = []
+    paste = painter.axes.paste
+    painter.axes.paste = lambda frame: (drawn.append(frame.copy()), paste(frame))
+    for i in range(len(painter.plan)):
+        painter.paint(i)
+        l, t, r, b = (int(round(v)) for v in painter.axes.z_name_box)
+        under = drawn[-1][max(t, 0):b, max(l, 0):r, :3].astype(int)
+        ink = (np.abs(under - bg).max(axis=2) > 24).sum()
+        assert ink < 3, (i, painter.axes.z_name_box, ink)
