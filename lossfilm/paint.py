@@ -222,6 +222,11 @@ class HeightField:
             towards = eye[None, :] - box
             with np.errstate(invalid="ignore", divide="ignore"):
                 towards = towards / np.linalg.norm(towards, axis=1, keepdims=True)
+        towards = np.broadcast_to(towards, box.shape)
+        marched = raster.hidden(box, towards, _RAY_SAMPLES, BOX_ASPECT, self.lo, self.span, self.xs, self.ys, self.z,
+                                0.004 * self.span[2])
+        if marched is not None:  # the C march: 3 ms of a four-run frame in numpy
+            return marched
         samples = box[:, None, :] + _RAY_SAMPLES[None, :, None] * towards[:, None, :]  # (N, S, 3)
         inside = ((samples[..., 0] >= 0) & (samples[..., 0] <= BOX_ASPECT[0])
                   & (samples[..., 1] >= 0) & (samples[..., 1] <= BOX_ASPECT[1])
@@ -484,7 +489,7 @@ class LeanAxes:
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
         self.clip = None  # the picture's frame (pixel box) when a camera move zooms in or slides
         self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
-        self.bg = np.asarray(matplotlib.colors.to_rgb(theme["bg"])) * 255.0
+        self._bg16 = np.round(np.asarray(matplotlib.colors.to_rgb(theme["bg"])) * 255).astype(np.int16)
 
     def retick(self, lo: float, hi: float) -> None:
         """Label the z axis for values lo..hi drawn over its whole extent (an evolving film whose z range
@@ -568,13 +573,15 @@ class LeanAxes:
         y0, y1 = max(by - h // 4, top_limit), min(by + bh, h)
         if x1 - x0 < bw or y1 - y0 < bh:
             return at
-        ink = np.abs(frame[y0:y1, x0:x1, :3].astype(np.int16) - self.bg.astype(np.int16)).max(axis=2) > 24
-        for l, t, r, b in list(self.obstacles) + list(taken):  # noqa: E741
+        texts = list(self.obstacles) + list(taken)
+        if x0 <= bx and bx + bw <= x1 and y0 <= by and by + bh <= y1 and not any(
+                left - gap < r and l < right + gap and top - gap < b and t < bottom + gap
+                for l, t, r, b in texts) and self._ink(frame[by:by + bh, bx:bx + bw]).sum() < 3:  # noqa: E741
+            return at  # the usual case: already clear
+        ink = self._ink(frame[y0:y1, x0:x1])
+        for l, t, r, b in texts:  # noqa: E741
             ink[max(int(t) - gap - y0, 0):max(int(np.ceil(b)) + gap - y0, 0),
                 max(int(l) - gap - x0, 0):max(int(np.ceil(r)) + gap - x0, 0)] = True
-        if 0 <= bx - x0 and bx + bw <= x1 and 0 <= by - y0 and by + bh <= y1 and \
-                ink[by - y0:by - y0 + bh, bx - x0:bx - x0 + bw].sum() < 3:
-            return at  # the usual case: already clear
         table = np.zeros((ink.shape[0] + 1, ink.shape[1] + 1), np.int32)
         table[1:, 1:] = ink.cumsum(0).cumsum(1)
         count = table[bh:, bw:] - table[:-bh, bw:] - table[bh:, :-bw] + table[:-bh, :-bw]
@@ -586,6 +593,10 @@ class LeanAxes:
         cost = np.hypot(np.where(dx < 0, 2.0 * dx, dx), dy)[ok]
         k = int(np.argmin(cost))
         return at + (float(dx[ok][k]), float(dy[ok][k]))
+
+    def _ink(self, pixels: np.ndarray) -> np.ndarray:
+        """Where ``pixels`` (rows, columns, RGBA) differ visibly from the background."""
+        return (np.abs(pixels[..., :3].astype(np.int16) - self._bg16).max(axis=2) > 24)
 
 def _clear_of(sprite, at: np.ndarray, base: np.ndarray, taken: list, step: float = 3.0, tries: int = 60,
               gap: float = 3.0) -> np.ndarray:

@@ -179,3 +179,56 @@ void composite(long stride, uint8_t *frame, long h, long w, const float *ink, co
         }
     }
 }
+
+/* The first index k of xs (n ascending values) with xs[k] >= v, as numpy's searchsorted (side left):
+ * n for v above them all or NaN. */
+static long first_at_least(const double *xs, long n, double v)
+{
+    if (!(v <= xs[n - 1]))
+        return n;
+    long lo = 0, hi = n - 1;
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if (xs[mid] >= v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* paint.bilinear at one point, the same operations in the same order (so the same bits). */
+static double bilinear_at(const double *xs, long nx, const double *ys, long ny, const double *z, double x, double y)
+{
+    long j = first_at_least(xs, nx, x) - 1, i = first_at_least(ys, ny, y) - 1;
+    j = j < 0 ? 0 : (j > nx - 2 ? nx - 2 : j);
+    i = i < 0 ? 0 : (i > ny - 2 ? ny - 2 : i);
+    double tx = (x - xs[j]) / (xs[j + 1] - xs[j]), ty = (y - ys[i]) / (ys[i + 1] - ys[i]);
+    tx = tx < 0 ? 0 : (tx > 1 ? 1 : tx);
+    ty = ty < 0 ? 0 : (ty > 1 ? 1 : ty);
+    const double *r0 = z + i * nx, *r1 = r0 + nx;
+    return (1 - ty) * ((1 - tx) * r0[j] + tx * r0[j + 1]) + ty * ((1 - tx) * r1[j] + tx * r1[j + 1]);
+}
+
+/* paint.HeightField.hidden's march (the occlusion of the paths): for each of n points (box units,
+ * box (n, 3)) walk along its ray (unit vectors towards (n, 3)) at the distances t (s of them); the
+ * point is hidden where a sample inside the box lies more than tol under the surface z (ny, nx) on the
+ * grid xs, ys. aspect, lo, span: the box's size and the data's origin and extent (3 each). */
+void hidden(long n, const double *box, const double *towards, long s, const double *t, const double *aspect,
+            const double *lo, const double *span, long nx, const double *xs, long ny, const double *ys,
+            const double *z, double tol, uint8_t *out)
+{
+    for (long p = 0; p < n; p++) {
+        const double *b = box + 3 * p, *d = towards + 3 * p;
+        uint8_t found = 0;
+        for (long k = 0; k < s && !found; k++) {
+            double px = b[0] + t[k] * d[0], py = b[1] + t[k] * d[1], pz = b[2] + t[k] * d[2];
+            if (!(px >= 0 && px <= aspect[0] && py >= 0 && py <= aspect[1] && pz <= aspect[2]))
+                continue;
+            double x = px / aspect[0] * span[0] + lo[0], y = py / aspect[1] * span[1] + lo[1];
+            double zz = pz / aspect[2] * span[2] + lo[2];
+            found = zz < bilinear_at(xs, nx, ys, ny, z, x, y) - tol;
+        }
+        out[p] = found;
+    }
+}

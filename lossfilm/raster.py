@@ -1,5 +1,6 @@
 """The surface's smooth shading painted by raster.c straight into matplotlib's Agg buffer, in the
-surface's turn of the draw (the artists after it draw over it as usual). ``draw`` answers False when it
+surface's turn of the draw (the artists after it draw over it as usual); the same file holds the text
+sprites' composite and the paths' occlusion march. ``draw`` answers False when it
 cannot (no compiler, ``LOSSFILM_NATIVE=0``, a renderer without a pixel buffer): the caller then draws
 with matplotlib's own draw_gouraud_triangles, the same picture, slower."""
 from __future__ import annotations
@@ -28,6 +29,10 @@ def load() -> ctypes.CDLL | None:
             lib.gouraud.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p,
                                     ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_long]
             lib.gouraud.restype = None
+            lib.hidden.argtypes = [ctypes.c_long] + [ctypes.c_void_p] * 2 + [ctypes.c_long] + [ctypes.c_void_p] * 4 \
+                + [ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double,
+                   ctypes.c_void_p]
+            lib.hidden.restype = None
             _lib = lib
     return _lib
 
@@ -83,6 +88,26 @@ def composite(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int, ink: np.nda
     lib.composite(frame.strides[0], frame.ctypes.data + y0 * frame.strides[0] + 4 * x0, y1 - y0, x1 - x0,
                   ink.ctypes.data + 4 * 3 * (sy * width + sx), keep.ctypes.data + 4 * (sy * width + sx), width)
     return True
+
+
+def hidden(box: np.ndarray, towards: np.ndarray, distances: np.ndarray, aspect: np.ndarray, lo: np.ndarray,
+           span: np.ndarray, xs: np.ndarray, ys: np.ndarray, z: np.ndarray, tol: float) -> np.ndarray | None:
+    """paint.HeightField.hidden's ray march in C (the same arithmetic, the same answers): points ``box``
+    ((n, 3) box units) marched along ``towards`` ((n, 3) unit vectors) at ``distances``; True where a
+    sample inside the box lies more than ``tol`` under the surface ``z`` on the grid ``xs``, ``ys``.
+    None when the kernel is not here."""
+    lib = _lib if _tried else load()
+    if lib is None or len(xs) < 2 or len(ys) < 2:
+        return None
+    f64 = [np.ascontiguousarray(a, np.float64) for a in (box, towards, distances, aspect, lo, span, xs, ys, z)]
+    box, towards, distances, aspect, lo, span, xs, ys, z = f64
+    if z.shape != (len(ys), len(xs)):
+        return None
+    out = np.zeros(len(box), np.uint8)
+    lib.hidden(len(box), box.ctypes.data, towards.ctypes.data, len(distances), distances.ctypes.data,
+               aspect.ctypes.data, lo.ctypes.data, span.ctypes.data, len(xs), xs.ctypes.data, len(ys),
+               ys.ctypes.data, z.ctypes.data, float(tol), out.ctypes.data)
+    return out.astype(bool)
 
 
 def neighbours(corners: np.ndarray) -> np.ndarray:

@@ -132,3 +132,30 @@ def test_a_sprite_pastes_the_same_through_the_kernel_as_through_numpy(monkeypatc
     for x, y in [(100.2, 30.7), (5, 5), (195, 58)]:
         sprite.paste(theirs, x, y)
     assert (ours != frame).any() and np.array_equal(ours, theirs)
+
+
+@needs_kernel
+@pytest.mark.parametrize("perspective", [False, True])
+def test_the_c_occlusion_march_answers_as_the_numpy_one(monkeypatch, perspective):
+    """HeightField.hidden in C and in numpy: the same answer for every point, points off the map and
+    NaN (a diverged run) included; and an independent check on a flat wall in front of the camera."""
+    from lossfilm.paint import HeightField
+
+    rng = np.random.default_rng(1)
+    xs, ys = np.linspace(-2, 2, 57), np.linspace(-1, 3, 43)
+    z = np.sin(2 * xs[None]) * np.cos(ys[:, None]) * 3 + rng.normal(0, 0.1, (43, 57))
+    field = HeightField(xs, ys, z, (z.min(), z.max()))
+    pts = np.column_stack([rng.uniform(-2.5, 2.5, 4000), rng.uniform(-1.5, 3.5, 4000), rng.uniform(-3, 3, 4000)])
+    pts[::97] = np.nan
+    eye = np.array([3.0, -2.0, 4.0]) if perspective else None
+    fast = field.hidden(pts, 30, 25, eye)
+    monkeypatch.setattr(raster, "hidden", lambda *a, **k: None)  # as without a compiler
+    slow = field.hidden(pts, 30, 25, eye)
+    assert 0.2 < fast.mean() < 0.8 and np.array_equal(fast, slow)
+    monkeypatch.undo()
+    # A surface of height 0 everywhere but a wall (height 3) along x = 1: seen from +x at the wall's
+    # foot height, a point behind the wall (x < 1, low) is hidden, one in front of it (x > 1) is not.
+    wall = np.where(np.abs(xs - 1) < 0.05, 3.0, 0.0)[None].repeat(len(ys), 0)
+    field = HeightField(xs, ys, wall, (0.0, 3.0))
+    probe = np.array([[0.0, 1.0, 0.3], [1.6, 1.0, 0.3], [0.0, 1.0, 3.0]])
+    assert field.hidden(probe, 0.0, 5.0).tolist() == [True, False, False]
