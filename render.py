@@ -1,8 +1,6 @@
 #!/usr/bin/env python3
 """Render films of neural-network loss landscapes: python render.py [SCENE_FILE ...] [options]; see --help."""
-import sys
-
-from lossfilm.cli import main
+from lossfilm.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

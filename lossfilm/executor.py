@@ -95,7 +95,7 @@ class LocalProcesses(_Executor):
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             # The server imports the painter once; every worker forks from it with it loaded.
-            context.set_forkserver_preload(["lossfilm.segments"])
+            context.set_forkserver_preload(["lossfilm.segments", "lossfilm.paint"])
         # Starting the fork server and its workers blocks for ~0.7 s (it imports matplotlib): done on a
         # thread, so that the caller loads its scenes and numbers meanwhile; the first task waits for it.
         self._made: list = []
@@ -274,6 +274,7 @@ def _worker_init() -> None:
             pass
     # Import the painter now, while the parent is still loading or computing the landscape.
     importlib.import_module("lossfilm.segments")
+    importlib.import_module("lossfilm.paint")
 
 
 def tune_process() -> None:

@@ -11,13 +11,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import formats
 from .landscape import Landscape
-from .paint import Painter
 from .plan import FramePlan
 from .scene import Style
 from .settings import Settings
+
+if TYPE_CHECKING:  # the painter (matplotlib's figure and 3-D axes, 0.2 s) is imported where frames are painted
+    from .paint import Painter
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Picture:
             from .flat import FlatPainter
 
             return FlatPainter(self.landscape, self.plan, self.style, self.settings.look)
+        from .paint import Painter
+
         return Painter(self.landscape, self.plan, self.style, self.settings.look)
 
 

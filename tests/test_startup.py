@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -113,3 +115,46 @@ def test_the_command_line_trains_without_the_compiler(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split()[-2:] == ["0", "_Deferred"], p.stderr
+
+
+def test_the_command_ends_without_the_interpreters_teardown_yet_runs_its_exit_handlers(tmp_path):
+    """render.py's run() ends with os._exit once the render is over (the teardown of torch's modules
+    cost 0.2 s): the exit handlers still run, the piped --json line arrives whole, the status is
+    main's, and a render that made its workers leaves none behind."""
+    if not Path("/proc/self/environ").exists():
+        pytest.skip("needs /proc")
+    marker = tmp_path / "atexit-ran"
+    code = ("import atexit, sys; atexit.register(lambda: open(%r, 'w').write('yes')); "
+            "sys.argv = ['render.py'] + %r; from lossfilm.cli import run; run()")
+    args = ["scenes/article.py", "-q", "low", "--fps", "4", "--duration", "1", "--format", "npz", "-j", "2",
+            "--json", "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
+    import json
+    import os
+    import time
+    import uuid
+
+    mark = f"LOSSFILM_TEST_MARK={uuid.uuid4()}"
+    env = dict(os.environ, LOSSFILM_TEST_MARK=mark.split("=")[1])
+    p = subprocess.run([sys.executable, "-c", code % (str(marker), args)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1])["frames"] == 4
+    assert marker.read_text() == "yes"
+
+    def left_behind():  # our processes that carry the mark: the render's fork server and workers
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if mark.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 10
+    while left_behind() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left_behind()
+    p = subprocess.run([sys.executable, "-c", code % (str(marker), ["--fps", "0"])], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 2 and "fps" in p.stderr
