@@ -76,7 +76,8 @@ def ours(frames: int, size: int, out: str) -> None:
 
     scene, land = _landscape()
     painter = Painter(land, plan(land, scene.camera, frames), scene.style, Look(size, size, 60))
-    writer = MP4Writer(Path(out), (size, size), 30, QUALITIES["medium"].x264_preset).setup()
+    writer = MP4Writer(Path(out), (size, size), 30, QUALITIES["medium"].x264_preset,
+                         params=QUALITIES["medium"].x264_params).setup()
     for i in range(frames):
         writer.grab_frame(painter.paint(i))
     writer.finish()

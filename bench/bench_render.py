@@ -56,7 +56,8 @@ def child_floor(frames: int, size: int, quality: str = "square") -> dict:
         paint_cpu.append(time.process_time() - c)
     with tempfile.TemporaryDirectory() as d:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        w = MP4Writer(Path(d) / "f.mp4", w_h, preset.fps if quality in QUALITIES else 30, preset.x264_preset).setup()
+        w = MP4Writer(Path(d) / "f.mp4", w_h, preset.fps if quality in QUALITIES else 30, preset.x264_preset,
+                      params=preset.x264_params).setup()
         c = time.process_time()
         for f in kept:
             w.grab_frame(f)

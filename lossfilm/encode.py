@@ -261,8 +261,14 @@ class MP4Writer(Writer):
 
     ext = "mp4"
 
+    def __init__(self, path: Path, size: tuple[int, int], fps: int, preset: str = "veryfast",
+                 owner: int | None = None, params: str = ""):
+        super().__init__(path, size, fps, preset, owner)
+        self.params = params  # x264 options on top of the preset (settings.Quality.x264_params)
+
     def output_args(self) -> list[str]:
-        return ["-c:v", "libx264", "-preset", self.preset, "-crf", "20",
+        return ["-c:v", "libx264", "-preset", self.preset, *(["-x264-params", self.params] if self.params else []),
+                "-crf", "20",
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
 
 

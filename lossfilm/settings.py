@@ -28,11 +28,14 @@ class Quality:
     # x264 shares the machine with the painter: at 800x800 veryfast cost less CPU than faster for a
     # slightly smaller file; the draft preset takes ultrafast (half the encoder's CPU, 2-3x the bytes).
     x264_preset: str
+    # Options on top of the speed preset. subme=1 (the cheapest sub-pixel search): on the Rosenbrock
+    # race at 720p, 24 % less encoder CPU for 10 % more bytes at the same SSIM (0.9942 against the frames).
+    x264_params: str = ""
 
 
 QUALITIES = {
     "low": Quality(854, 480, 15, 40, "ultrafast"),
-    "medium": Quality(1280, 720, 30, 60, "veryfast"),
+    "medium": Quality(1280, 720, 30, 60, "veryfast", "subme=1"),
     "high": Quality(1920, 1080, 60, 80, "faster"),
     "4k": Quality(3840, 2160, 60, 100, "faster"),
 }
@@ -143,7 +146,7 @@ class Options:
         width, height = self.size if self.size is not None else (preset.width, preset.height)
         return Settings(name=scene.name, quality=self.quality, formats=tuple(self.formats), fps=fps, frames=frames,
                         poster=poster, look=Look(width, height, preset.surface_quads),
-                        x264_preset=preset.x264_preset, max_mb=self.max_mb, out=Path(self.out),
+                        x264_preset=preset.x264_preset, x264_params=preset.x264_params, max_mb=self.max_mb, out=Path(self.out),
                         html_js=self.html_js)
 
 
@@ -166,6 +169,7 @@ class Settings:
     max_mb: float | None
     out: Path
     html_js: str = "inline"
+    x264_params: str = ""
 
     @property
     def size(self) -> tuple[int, int]:

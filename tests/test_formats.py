@@ -150,3 +150,23 @@ def test_poster_at_a_chosen_time_is_that_frame_serial_or_parallel(article, cache
     with pytest.raises(BadInput, match="poster-at"):
         render(article, quality="low", formats=["png"], out=tmp_path, fps=8, duration=2, cache_dir=cache_dir,
                poster_at=3.0)
+
+
+def test_the_medium_presets_x264_options_reach_the_encoder(tmp_path):
+    """-q medium encodes with veryfast + subme=1 (settings.QUALITIES): the options are in the file's own
+    x264 header, and the film still decodes to its frames."""
+    from lossfilm.encode import MP4Writer
+    from lossfilm.settings import QUALITIES
+
+    q = QUALITIES["medium"]
+    assert q.x264_preset == "veryfast" and q.x264_params == "subme=1"
+    rng = np.random.default_rng(0)
+    path = tmp_path / "m.mp4"
+    writer = MP4Writer(path, (64, 48), 10, q.x264_preset, params=q.x264_params).setup()
+    for _ in range(6):
+        writer.grab_frame(rng.integers(0, 255, (48, 64, 4), dtype=np.uint8))
+    writer.finish()
+    assert b"subme=1 " in path.read_bytes()
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    assert meta["size"] == (64, 48) and sum(1 for _ in reader) == 6
