@@ -1145,7 +1145,7 @@ class Painter:
     def _hidden(self, p: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
         """Occlusion for every vertex, ray-marched at no more than OCCLUSION_SAMPLES of them: whether a
         hill hides the path changes slowly along it, and the march costs more than drawing the line."""
-        eye = self.field.eye(self.ax.get_proj())  # this view's camera, before the frame is drawn
+        eye = self._eye  # this view's camera (see paint)
         if len(p) <= OCCLUSION_SAMPLES:
             return self.field.hidden(p, azimuth, elevation, eye)
         probe = np.round(np.linspace(0, len(p) - 1, OCCLUSION_SAMPLES)).astype(int)
@@ -1192,6 +1192,9 @@ class Painter:
         self._focus(float(plan.focus[i]), None if plan.focus_point is None else plan.focus_point[i])
         if self.morph is not None:
             self._show_surface(float(plan.surface_at[i]))
+        # The camera for every run's occlusion test, once: the frame is not drawn yet (ax.M is the last
+        # frame's), so from this view's own projection.
+        self._eye = self.field.eye(ax.get_proj()) if self.runs else None
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):
             s = int(plan.steps[i, k])
             p = pts[self._visible_vertices(s)].copy()
