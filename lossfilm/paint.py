@@ -489,7 +489,8 @@ class LeanAxes:
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
         self.clip = None  # the picture's frame (pixel box) when a camera move zooms in or slides
         self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
-        self._bg16 = np.round(np.asarray(matplotlib.colors.to_rgb(theme["bg"])) * 255).astype(np.int16)
+        rgb = np.round(np.asarray(matplotlib.colors.to_rgb(theme["bg"])) * 255).astype(np.uint8)
+        self._bg24 = np.append(rgb, np.uint8(0)).astype(np.uint8).view(np.uint32)[0]  # its RGB bits as a pixel
 
     def retick(self, lo: float, hi: float) -> None:
         """Label the z axis for values lo..hi drawn over its whole extent (an evolving film whose z range
@@ -595,8 +596,10 @@ class LeanAxes:
         return at + (float(dx[ok][k]), float(dy[ok][k]))
 
     def _ink(self, pixels: np.ndarray) -> np.ndarray:
-        """Where ``pixels`` (rows, columns, RGBA) differ visibly from the background."""
-        return (np.abs(pixels[..., :3].astype(np.int16) - self._bg16).max(axis=2) > 24)
+        """Where ``pixels`` (rows, columns, RGBA) are not the background: anything drawn, to its
+        faintest anti-aliased fringe (one comparison of whole pixels: a channel-wise tolerance cost
+        3 ms for the search's region)."""
+        return (pixels.view(np.uint32)[..., 0] & np.uint32(0xFFFFFF)) != self._bg24
 
 def _clear_of(sprite, at: np.ndarray, base: np.ndarray, taken: list, step: float = 3.0, tries: int = 60,
               gap: float = 3.0) -> np.ndarray:
