@@ -262,12 +262,14 @@ class MP4Writer(Writer):
     ext = "mp4"
 
     def __init__(self, path: Path, size: tuple[int, int], fps: int, preset: str = "veryfast",
-                 owner: int | None = None, params: str = ""):
+                 owner: int | None = None, params: str = "", threads: int = 0):
         super().__init__(path, size, fps, preset, owner)
         self.params = params  # x264 options on top of the preset (settings.Quality.x264_params)
+        self.threads = threads  # 0: ffmpeg's own choice (1.5 per core of the machine)
 
     def output_args(self) -> list[str]:
         return ["-c:v", "libx264", "-preset", self.preset, *(["-x264-params", self.params] if self.params else []),
+                *(["-threads", str(self.threads)] if self.threads > 0 else []),
                 "-crf", "20",
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
 

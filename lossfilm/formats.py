@@ -110,7 +110,8 @@ class MP4(Streamed):
     def writer(self, path, settings, owner=None):
         from .encode import MP4Writer
 
-        return MP4Writer(path, settings.size, settings.fps, settings.x264_preset, owner, settings.x264_params)
+        return MP4Writer(path, settings.size, settings.fps, settings.x264_preset, owner, settings.x264_params,
+                         getattr(settings, "encoder_threads", 0))
 
 
 @register

@@ -170,6 +170,7 @@ class Settings:
     out: Path
     html_js: str = "inline"
     x264_params: str = ""
+    encoder_threads: int = 0  # x264's threads (film.py sizes them with the painters); 0: ffmpeg's own choice
 
     @property
     def size(self) -> tuple[int, int]:

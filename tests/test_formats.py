@@ -170,3 +170,20 @@ def test_the_medium_presets_x264_options_reach_the_encoder(tmp_path):
     reader = imageio_ffmpeg.read_frames(str(path))
     meta = next(reader)
     assert meta["size"] == (64, 48) and sum(1 for _ in reader) == 6
+
+
+def test_the_encoders_threads_share_the_cores_with_the_painters(monkeypatch, tmp_path):
+    """x264's threads follow the thread budget: each painter keeps a core, the encoders share the rest
+    (one thread each at the least), and the count reaches x264 (its header in the file says so)."""
+    from lossfilm import film, threads
+    from lossfilm.encode import MP4Writer
+
+    for cores, jobs, want in [(2, 2, 1), (2, 1, 1), (16, 4, 3), (16, 1, 15), (16, 16, 1), (1, 1, 1)]:
+        monkeypatch.setattr(threads, "cores", lambda c=cores: c)
+        assert film.encoder_threads(jobs) == want, (cores, jobs)
+    path = tmp_path / "t.mp4"
+    writer = MP4Writer(path, (64, 48), 10, "veryfast", threads=1).setup()
+    for _ in range(3):
+        writer.grab_frame(np.zeros((48, 64, 4), np.uint8))
+    writer.finish()
+    assert b" threads=1 " in path.read_bytes()
