@@ -32,7 +32,8 @@ def encoder_threads(jobs: int) -> int:
     """x264's threads beside ``jobs`` painters on this machine's cores (lossfilm.threads): each painter
     keeps a core busy, the encoders share the rest, one thread each at the least. ffmpeg's own choice,
     1.5 threads per core for every encoder, oversubscribed a 2-core machine painting in two workers:
-    one thread each took 0.965x the wall time of the Rosenbrock race (farm-bench, 8 interleaved pairs)."""
+    one thread each took 0.965-0.975x the wall time of the Rosenbrock race (farm-bench, 8 and 10
+    interleaved pairs)."""
     from .threads import cores
 
     return max(1, cores() // max(1, jobs) - 1)

@@ -111,7 +111,7 @@ class MP4(Streamed):
         from .encode import MP4Writer
 
         return MP4Writer(path, settings.size, settings.fps, settings.x264_preset, owner, settings.x264_params,
-                         getattr(settings, "encoder_threads", 0))
+                         settings.encoder_threads)
 
 
 @register

@@ -29,7 +29,7 @@ from mpl_toolkits.mplot3d.art3d import Line3D, Poly3DCollection
 
 from . import raster
 from .landscape import Landscape
-from .layout import POINTS, compacted, free_band, layout
+from .layout import POINTS, compacted, free_band, layout, overlaps
 from .plan import FramePlan, loss_text
 from .scene import Style
 from .settings import Look
@@ -587,9 +587,9 @@ class LeanAxes:
         if x1 - x0 < bw or y1 - y0 < bh:
             return at
         texts = list(self.obstacles) + list(taken)
+        box = (left, top, right, bottom)
         if x0 <= bx and bx + bw <= x1 and y0 <= by and by + bh <= y1 and not any(
-                left - gap < r and l < right + gap and top - gap < b and t < bottom + gap
-                for l, t, r, b in texts) and self._ink(frame[by:by + bh, bx:bx + bw]).sum() < 3:  # noqa: E741
+                overlaps(box, t, gap) for t in texts) and self._ink(frame[by:by + bh, bx:bx + bw]).sum() < 3:
             return at  # the usual case: already clear
         ink = self._ink(frame[y0:y1, x0:x1])
         for l, t, r, b in texts:  # noqa: E741
@@ -621,9 +621,8 @@ def _clear_of(sprite, at: np.ndarray, base: np.ndarray, taken: list, step: float
     norm = float(np.hypot(*direction))
     direction = direction / norm if norm > 1e-9 else np.array([0.0, 1.0])
     for _ in range(tries):
-        left, top, right, bottom = sprite.box(*at)
-        if not any(left - gap < r and l < right + gap and top - gap < b and t < bottom + gap
-                   for l, t, r, b in taken):  # noqa: E741
+        box = sprite.box(*at)
+        if not any(overlaps(box, t, gap) for t in taken):
             break
         at = at + step * direction
     return at
