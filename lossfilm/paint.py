@@ -502,7 +502,7 @@ class LeanAxes:
         self.clip = None  # the picture's frame (pixel box) when a camera move zooms in or slides
         self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
         rgb = np.round(np.asarray(matplotlib.colors.to_rgb(theme["bg"])) * 255).astype(np.uint8)
-        self._bg24 = np.append(rgb, np.uint8(0)).astype(np.uint8).view(np.uint32)[0]  # its RGB bits as a pixel
+        self._bg24 = np.array([*rgb, 0], np.uint8).view(np.uint32)[0]  # the background's RGB bits as a pixel
 
     def retick(self, lo: float, hi: float) -> None:
         """Label the z axis for values lo..hi drawn over its whole extent (an evolving film whose z range

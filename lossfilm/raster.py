@@ -1,8 +1,8 @@
 """The surface's smooth shading painted by raster.c straight into matplotlib's Agg buffer, in the
 surface's turn of the draw (the artists after it draw over it as usual); the same file holds the text
-sprites' composite and the paths' occlusion march. ``draw`` answers False when it
-cannot (no compiler, ``LOSSFILM_NATIVE=0``, a renderer without a pixel buffer): the caller then draws
-with matplotlib's own draw_gouraud_triangles, the same picture, slower."""
+sprites' composite and the paths' occlusion march. Each answers False or None when it cannot (no
+compiler, ``LOSSFILM_NATIVE=0``, a renderer without a pixel buffer): the caller then does the same work
+with matplotlib or numpy, the same picture, slower."""
 from __future__ import annotations
 
 import ctypes
