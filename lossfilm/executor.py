@@ -93,11 +93,13 @@ class LocalProcesses(_Executor):
         self.workers = workers
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # The server imports the painter once; every worker forks from it with it loaded.
-            context.set_forkserver_preload(["lossfilm.segments", "lossfilm.paint"])
-        # Starting the fork server and its workers blocks for ~0.7 s (it imports matplotlib): done on a
-        # thread, so that the caller loads its scenes and numbers meanwhile; the first task waits for it.
+        # No preload in the fork server: each worker imports the painter itself (_worker_init), all at
+        # once, while this process loads the scenes. A server that imported it for them made renders
+        # 3 % slower (its import comes first, and the workers' reference counts copy its pages back
+        # one by one); and Python 3.11's server ignores the sys.path it is handed, so from any folder
+        # but the checkout that preload never loaded anything anyway.
+        # Starting the fork server and its workers blocks for a while: done on a thread, so that the
+        # caller loads its scenes and numbers meanwhile; the first task waits for it.
         self._made: list = []
         self._maker = threading.Thread(target=lambda: self._made.append(context.Pool(workers, initializer=_worker_init)),
                                        name="lossfilm-pool-start", daemon=True)
