@@ -48,13 +48,19 @@ void gouraud(long stride, uint8_t *image, long n, const double *xy, const float 
         double A[3] = {by - cy, cy - ay, ay - by};
         double B[3] = {cx - bx, ax - cx, bx - ax};
         double C[3] = {bx * cy - cx * by, cx * ay - ax * cy, ax * by - bx * ay};
-        double inv_len[3], outer[3], inner[3];
+        double inv_len[3], outer[3], inner[3], Bn[3], Cn[3], slope[3], per_slope[3];
         for (int k = 0; k < 3; k++) {
             double len = sqrt(A[k] * A[k] + B[k] * B[k]);
             inv_len[k] = len > 0 ? 1.0 / len : 0.0;
             /* A smoothed edge ramps from distance -1 to 0; a hard one covers to -0.5, no seam. */
             outer[k] = aa[k] ? -1.0 : -0.5;
             inner[k] = aa[k] ? 0.0 : -0.5;
+            /* Per row, the distance is slope * x + Bn * y + Cn: the span's ends by one multiply each
+             * (triangles are a few pixels tall, so these rows' set-up is most of a triangle's cost). */
+            Bn[k] = B[k] * inv_len[k];
+            Cn[k] = C[k] * inv_len[k];
+            slope[k] = A[k] * inv_len[k];
+            per_slope[k] = fabs(slope[k]) > 1e-12 ? 1.0 / slope[k] : 0.0;
         }
         double lo_x = fmin(ax, fmin(bx, cx)) - 1.0, hi_x = fmax(ax, fmax(bx, cx)) + 1.0;
         double lo_y = fmin(ay, fmin(by, cy)) - 1.0, hi_y = fmax(ay, fmax(by, cy)) + 1.0;
@@ -82,14 +88,13 @@ void gouraud(long stride, uint8_t *image, long n, const double *xy, const float 
             double left = c0, right = c1, in_left = c0, in_right = c1;
             int empty = 0;
             for (int k = 0; k < 3; k++) {
-                double base = (B[k] * py + C[k]) * inv_len[k]; /* the distance at x = 0 */
-                double slope = A[k] * inv_len[k];
-                if (slope > 1e-12) {
-                    double x = (outer[k] - base) / slope - 0.5, xi = (inner[k] - base) / slope - 0.5;
+                double base = Bn[k] * py + Cn[k]; /* the distance at x = 0 */
+                if (slope[k] > 1e-12) {
+                    double x = (outer[k] - base) * per_slope[k] - 0.5, xi = (inner[k] - base) * per_slope[k] - 0.5;
                     if (x > left) left = x;
                     if (xi > in_left) in_left = xi;
-                } else if (slope < -1e-12) {
-                    double x = (outer[k] - base) / slope - 0.5, xi = (inner[k] - base) / slope - 0.5;
+                } else if (slope[k] < -1e-12) {
+                    double x = (outer[k] - base) * per_slope[k] - 0.5, xi = (inner[k] - base) * per_slope[k] - 0.5;
                     if (x < right) right = x;
                     if (xi < in_right) in_right = xi;
                 } else if (base <= outer[k]) {
