@@ -171,10 +171,14 @@ class Writer:
     def _target(self) -> str:
         return str(self.tmp)
 
+    def input_args(self) -> list[str]:
+        """How ffmpeg reads the RGBA frames ``grab_frame`` sends."""
+        return ["-pix_fmt", "rgba"]
+
     def setup(self) -> "Writer":
         w, h = self.size
         cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error",
-               "-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
+               "-f", "rawvideo", *self.input_args(), "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
                "-an", *self.output_args(), self._target()]
         self._log = tempfile.TemporaryFile()
         # Own session: a Ctrl-C in the terminal reaches us, and we stop ffmpeg ourselves, in order.
@@ -267,11 +271,20 @@ class MP4Writer(Writer):
         self.params = params  # x264 options on top of the preset (settings.Quality.x264_params)
         self.threads = threads  # 0: ffmpeg's own choice (1.5 per core of the machine)
 
+    # BT.709 (HD's colours, and sRGB's primaries), converted to and said in the stream. An untagged
+    # stream leaves the matrix to each player's guess (some go by the frame's size), and ffmpeg's own
+    # conversion from RGB is BT.601's. The primaries and transfer are the input's properties (ffmpeg
+    # hands them on to the encoder); the matrix and range come from the conversion.
+    COLOURS = ["-color_primaries", "bt709", "-color_trc", "bt709"]
+
+    def input_args(self) -> list[str]:
+        return ["-pix_fmt", "rgba", *self.COLOURS]
+
     def output_args(self) -> list[str]:
         return ["-c:v", "libx264", "-preset", self.preset, *(["-x264-params", self.params] if self.params else []),
                 *(["-threads", str(self.threads)] if self.threads > 0 else []),
-                "-crf", "20",
-                "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
+                "-crf", "20", "-vf", "scale=out_color_matrix=bt709:out_range=tv", "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart"]
 
 
 class GIFWriter(Writer):

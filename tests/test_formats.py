@@ -187,3 +187,37 @@ def test_the_encoders_threads_share_the_cores_with_the_painters(monkeypatch, tmp
         writer.grab_frame(np.zeros((48, 64, 4), np.uint8))
     writer.finish()
     assert b" threads=1 " in path.read_bytes()
+
+
+def test_the_mp4_is_bt709_and_says_so(tmp_path):
+    """The film's colours are converted with BT.709's matrix (HD's) and the stream is tagged with it, so
+    no player has to guess: a flat green's luma is BT.709's, not BT.601's, and flat patches decode to
+    the painted colours."""
+    import subprocess
+
+    from lossfilm.encode import MP4Writer, ffmpeg_exe
+
+    colours = [(0, 255, 0), (255, 0, 0), (0, 0, 255), (200, 120, 40), (30, 60, 200), (128, 128, 128),
+               (250, 250, 250), (10, 10, 10)]
+    frame = np.full((96, 128, 4), 255, np.uint8)
+    for k, rgb in enumerate(colours):
+        frame[32 * (k // 4):32 * (k // 4) + 32, 32 * (k % 4):32 * (k % 4) + 32, :3] = rgb
+    path = tmp_path / "c.mp4"
+    writer = MP4Writer(path, (128, 96), 10, "veryfast").setup()
+    for _ in range(3):
+        writer.grab_frame(frame)
+    writer.finish()
+    probe = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    assert "yuv420p(tv, bt709" in probe, probe
+
+    def decoded(pix_fmt, channels):
+        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+                              "-pix_fmt", pix_fmt, "-"], capture_output=True, check=True).stdout
+        return np.frombuffer(raw, np.uint8)[:96 * 128 * channels]
+
+    luma = decoded("yuv420p", 1).reshape(96, 128)  # the Y plane as stored (the chroma planes follow)
+    assert abs(int(luma[16, 16]) - round(16 + 219 * 0.7152)) <= 1  # BT.709's green (BT.601's is 145)
+    rgb = decoded("rgb24", 3).reshape(96, 128, 3).astype(int)
+    for k, want in enumerate(colours):
+        got = rgb[32 * (k // 4) + 16, 32 * (k % 4) + 16]
+        assert np.abs(got - want).max() <= 3, (want, got)
