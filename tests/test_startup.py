@@ -1,5 +1,6 @@
 """Quick to answer: bad options before torch or matplotlib's pyplot is imported, and a cache hit that
 imports no torch at all (the article's scene names lossfilm's factories, which import torch only to build)."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,22 @@ def test_the_command_ends_without_the_interpreters_teardown_yet_runs_its_exit_ha
     p = subprocess.run([sys.executable, "-c", code % (str(marker), ["--fps", "0"])], cwd=ROOT, capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 2 and "fps" in p.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the fork server's memory map")
+def test_the_fork_server_preloads_the_painter_from_any_folder(tmp_path):
+    """Run from a folder outside the checkout, the pool's fork server still imports the painter once
+    for every worker (Python 3.11's server ignores the sys.path it is given; lossfilm's folder goes on
+    PYTHONPATH): matplotlib's Agg renderer is mapped into the server itself."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "import multiprocessing.forkserver as fs\n"
+            "from lossfilm.executor import LocalProcesses\n"
+            "with LocalProcesses(1) as pool:\n"
+            "    pool._pool\n"
+            "    maps = open(f'/proc/{fs._forkserver._forkserver_pid}/maps').read()\n"
+            "print('agg' if '_backend_agg' in maps else 'bare')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "agg"
