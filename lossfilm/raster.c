@@ -237,3 +237,28 @@ void hidden(long n, const double *box, const double *towards, long s, const doub
         out[p] = found;
     }
 }
+
+/* An RGBA frame (h x w, rows `stride` bytes apart, w and h even) as planar yuv420p in BT.709's
+   limited range, the encoder's input: Y per pixel, Cb and Cr from each 2 x 2 block's mean (the mean
+   of the colours, which the linear matrix turns into the mean of the chroma). Coefficients are
+   BT.709's scaled by 2^16 (Y: 219/255 of the luma weights; C: 224/255 of the colour differences);
+   alpha is ignored (frames are opaque). */
+void yuv420(long stride, const uint8_t *rgba, long h, long w, uint8_t *out)
+{
+    uint8_t *yp = out, *up = out + h * w, *vp = up + (h / 2) * (w / 2);
+    for (long r = 0; r < h; r += 2) {
+        const uint8_t *a = rgba + r * stride, *b = a + stride;
+        uint8_t *y0 = yp + r * w, *y1 = y0 + w, *u = up + (r / 2) * (w / 2), *v = vp + (r / 2) * (w / 2);
+        for (long c = 0; c < w; c++) {
+            const uint8_t *p = a + 4 * c, *q = b + 4 * c;
+            y0[c] = (uint8_t)((11966 * p[0] + 40254 * p[1] + 4064 * p[2] + 32768 + (16 << 16)) >> 16);
+            y1[c] = (uint8_t)((11966 * q[0] + 40254 * q[1] + 4064 * q[2] + 32768 + (16 << 16)) >> 16);
+        }
+        for (long c = 0; c < w / 2; c++) {
+            const uint8_t *p = a + 8 * c, *q = b + 8 * c;
+            int32_t R = p[0] + p[4] + q[0] + q[4], G = p[1] + p[5] + q[1] + q[5], B = p[2] + p[6] + q[2] + q[6];
+            u[c] = (uint8_t)((-6596 * R - 22189 * G + 28784 * B + (128 << 18) + (1 << 17)) >> 18);
+            v[c] = (uint8_t)((28784 * R - 26145 * G - 2639 * B + (128 << 18) + (1 << 17)) >> 18);
+        }
+    }
+}

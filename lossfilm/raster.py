@@ -1,8 +1,9 @@
 """The surface's smooth shading painted by raster.c straight into matplotlib's Agg buffer, in the
 surface's turn of the draw (the artists after it draw over it as usual); the same file holds the text
-sprites' composite and the paths' occlusion march. Each answers False or None when it cannot (no
-compiler, ``LOSSFILM_NATIVE=0``, a renderer without a pixel buffer): the caller then does the same work
-with matplotlib or numpy, the same picture, slower."""
+sprites' composite, the paths' occlusion march and the frames' conversion to the encoder's yuv420p.
+Each answers False or None when it cannot (no compiler, ``LOSSFILM_NATIVE=0``, a renderer without a
+pixel buffer): the caller then does the same work with matplotlib, numpy or ffmpeg, the same picture,
+slower."""
 from __future__ import annotations
 
 import ctypes
@@ -33,6 +34,8 @@ def load() -> ctypes.CDLL | None:
                 + [ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double,
                    ctypes.c_void_p]
             lib.hidden.restype = None
+            lib.yuv420.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p]
+            lib.yuv420.restype = None
             _lib = lib
     return _lib
 
@@ -108,6 +111,20 @@ def hidden(box: np.ndarray, towards: np.ndarray, distances: np.ndarray, aspect: 
                aspect.ctypes.data, lo.ctypes.data, span.ctypes.data, len(xs), xs.ctypes.data, len(ys),
                ys.ctypes.data, z.ctypes.data, float(tol), out.ctypes.data)
     return out.astype(bool)
+
+
+def yuv420(frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray | None:
+    """An RGBA frame ((h, w, 4) uint8, h and w even) as yuv420p bytes in BT.709's limited range (the Y
+    plane, then Cb, then Cr: (h * w * 3 // 2,) uint8), into ``out`` when given. None when the kernel
+    is not here or the frame is not laid out for it."""
+    lib = _lib if _tried else load()
+    h, w = frame.shape[:2]
+    if lib is None or h % 2 or w % 2 or frame.shape[2] != 4 or frame.strides[1:] != (4, 1) or frame.dtype != np.uint8:
+        return None
+    if out is None:
+        out = np.empty(h * w * 3 // 2, np.uint8)
+    lib.yuv420(frame.strides[0], frame.ctypes.data, h, w, out.ctypes.data)
+    return out
 
 
 def neighbours(corners: np.ndarray) -> np.ndarray:

@@ -159,3 +159,31 @@ def test_the_c_occlusion_march_answers_as_the_numpy_one(monkeypatch, perspective
     field = HeightField(xs, ys, wall, (0.0, 3.0))
     probe = np.array([[0.0, 1.0, 0.3], [1.6, 1.0, 0.3], [0.0, 1.0, 3.0]])
     assert field.hidden(probe, 0.0, 5.0).tolist() == [True, False, False]
+
+
+@needs_kernel
+def test_the_encoders_yuv420_is_bt709_against_a_float_computation():
+    """raster.yuv420: Y per pixel and Cb, Cr from each 2 x 2 block's mean colour, in BT.709's limited
+    range, within one level of the formula computed in float64; odd sizes are refused."""
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (36, 50, 4), dtype=np.uint8)
+    frame[:12, :10, :3] = (0, 255, 0)  # flat patches: exact levels
+    frame[12:24, :10, :3] = (255, 255, 255)
+    frame[24:, :10, :3] = 0
+    out = raster.yuv420(frame)
+    r, g, b = (frame[..., k].astype(np.float64) for k in range(3))
+    y = 16 + 219 / 255 * (0.2126 * r + 0.7152 * g + 0.0722 * b)
+
+    def mean(a):
+        return a.reshape(18, 2, 25, 2).mean((1, 3))
+
+    R, G, B = mean(r), mean(g), mean(b)
+    luma = 0.2126 * R + 0.7152 * G + 0.0722 * B
+    cb = 128 + 224 / 255 * (B - luma) / 1.8556
+    cr = 128 + 224 / 255 * (R - luma) / 1.5748
+    want = np.concatenate([y.ravel(), cb.ravel(), cr.ravel()])
+    assert out.shape == (36 * 50 * 3 // 2,) and np.abs(out - np.round(want)).max() <= 1
+    planes = out[:1800].reshape(36, 50), out[1800:2250].reshape(18, 25), out[2250:].reshape(18, 25)
+    assert planes[0][0, 0] == 173 and planes[0][12, 0] == 235 and planes[0][24, 0] == 16
+    assert planes[1][6, 0] == planes[2][6, 0] == 128  # white has no colour
+    assert raster.yuv420(frame[:35]) is None and raster.yuv420(frame[:, :49]) is None
