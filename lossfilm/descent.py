@@ -4,7 +4,8 @@ Every run is a point (x, y) moved by a real torch optimizer (a name, a class, a 
 ``optimizers.make`` the network scenes use) with autograd's gradient of f, plus seeded noise when asked.
 Several learning rates of one run descend together, one parameter group each: one call of f and one
 backward pass per step serve them all, and an optimizer treats its groups independently, so each
-candidate's path is exactly the path a run with that lr alone would take.
+candidate's path is exactly the path a run with that lr alone would take. A race's runs share their
+evaluations the same way, each stepped by its own optimizer (``descend_together``).
 """
 from __future__ import annotations
 
@@ -103,11 +104,17 @@ def descend(scene: Scene, run: Run, index: int, lrs) -> Descent:
 _LINEAR_IN_LR = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "radam", "adamax", "adadelta")
 
 
-def _scales_with_lr(run: Run) -> bool:
+def _table_name(run: Run) -> str | None:
+    """The run's optimizer as a name of optimizers.OPTIMIZERS (given so, or as that torch.optim class),
+    or None (a class or factory of the scene's own)."""
     from .optimizers import OPTIMIZERS
 
-    named = run.optimizer if isinstance(run.optimizer, str) else next(
+    return run.optimizer if isinstance(run.optimizer, str) else next(
         (k for k, v in OPTIMIZERS.items() if getattr(torch.optim, v, None) is run.optimizer), None)
+
+
+def _scales_with_lr(run: Run) -> bool:
+    named = _table_name(run)
     decay = run.options.get("weight_decay", 0.01 if named == "adamw" else 0)  # AdamW decays by default
     return named in _LINEAR_IN_LR and not decay and run.scheduler is None and not run.options.get("maximize")
 
@@ -212,6 +219,70 @@ def _descend(scene: Scene, run: Run, index: int, start: torch.Tensor, steps: int
     return Descent(path, diverged)
 
 
+def _shares_evaluations(run: Run) -> bool:
+    """A run at a fixed lr whose optimizer steps from the gradients already there (every optimizer of
+    the table; a closure-driven one like L-BFGS, or a class or factory of the scene's own, may evaluate
+    f itself inside its step): it can take its gradients from an evaluation shared with other runs."""
+    return _table_name(run) is not None and run.lr != TUNE
+
+
+def descend_together(scene: Scene, jobs: list[tuple[int, Run]]) -> list[Descent]:
+    """Several runs of a race, each at its own lr (``jobs``: (index in the scene, run)), stepped side by
+    side: one call of f and one backward pass per step for all of them, each then stepped by its own
+    optimizer, scheduler, noise and clipping. f is elementwise, so each point's gradient is the one it
+    would have alone, and each path is the one ``descend`` gives the run alone, to the bit (tested);
+    a race's four runs cost about one run's evaluations. A run leaves the pack after its own steps or
+    when it diverges."""
+    k = len(jobs)
+    points, opts, schedules, noises = [], [], [], []
+    for index, run in jobs:
+        p = torch.tensor(scene.start_of(run), dtype=torch.float64).requires_grad_(True)
+        opt = optimizers.make(run, [p])
+        for group in opt.param_groups:  # a factory sets its own lr: the run's is set here, as descend does
+            group["lr"] = float(run.lr)
+            if "initial_lr" in group:
+                group["initial_lr"] = float(run.lr)
+        points.append(p)
+        opts.append(opt)
+        schedules.append(optimizers.scheduler(run, opt))
+        noises.append(torch.Generator().manual_seed(scene.seed * 1_000_003 + index))
+    steps = [run.steps or DEFAULT_STEPS for _, run in jobs]
+    paths = [np.empty((n + 1, 2)) for n in steps]
+    for path, p in zip(paths, points):
+        path[0] = p.detach().numpy()
+    diverged = [-1] * k
+    live = list(range(k))
+    surface = scene.surface
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a run that overflows diverges: landscape() says so
+        for t in range(1, max(steps) + 1):
+            live = [j for j in live if t <= steps[j]]
+            if not live:
+                break
+            for j in live:
+                if points[j].grad is not None:
+                    points[j].grad.zero_()
+            xy = torch.stack([points[j] for j in live])
+            surface(xy[:, 0], xy[:, 1]).sum().backward()
+            for j in live:
+                run = jobs[j][1]
+                if run.noise:
+                    points[j].grad.add_(run.noise * torch.randn(2, generator=noises[j], dtype=torch.float64))
+                if run.clip_grad_norm:
+                    torch.nn.utils.clip_grad_norm_([points[j]], run.clip_grad_norm)
+                opts[j].step()
+                if schedules[j] is not None:
+                    schedules[j].step()
+                now = points[j].detach().numpy()
+                if np.isfinite(now).all():
+                    paths[j][t] = now
+                else:
+                    diverged[j] = t - 1
+                    paths[j][t:] = paths[j][t - 1]
+            live = [j for j in live if diverged[j] < 0]
+    return [Descent(path[None], np.array([d])) for path, d in zip(paths, diverged)]
+
+
 def values_and_gradients(surface, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """f and its gradient (without noise) at every point of a path: (N,) and (N, 2)."""
     p = torch.as_tensor(path).clone().requires_grad_(True)
@@ -256,10 +327,16 @@ def grid(scene: Scene, traces: list[Trace]) -> tuple[np.ndarray, np.ndarray]:
 def landscape(scene: Scene, progress=None) -> Landscape:
     """The surface scene's numbers: every run's path (tuning its lr first when asked) and f on the grid."""
     traces = []
+    pack = [(i, run) for i, run in enumerate(scene.runs) if _shares_evaluations(run)]
+    shared = {}
+    if len(pack) > 1 and surface_is_elementwise(scene.surface):
+        shared = dict(zip((i for i, _ in pack), descend_together(scene, pack)))
     for i, run in enumerate(scene.runs):
         tick = progress(f"descend {run.name}", 1) if progress else None
         if run.lr == TUNE:
             lr, found = tune(scene, run, i)
+        elif i in shared:
+            lr, found = float(run.lr), shared[i]
         else:
             lr, found = float(run.lr), descend(scene, run, i, [run.lr])
         path, diverged_at = found.paths[0], int(found.diverged_at[0])

@@ -3,6 +3,7 @@ lr tuning, seeded noise, per-run numbers in --json, and bad input told by field.
 import json
 import math
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -237,6 +238,39 @@ def test_many_lrs_at_once_follow_the_paths_of_one_lr_each(optimizer, options):
         assert together.diverged_at[k] == alone.diverged_at[0]
         if alone.diverged_at[0] < 0:
             assert np.allclose(together.paths[k], alone.paths[0], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("surface", [surfaces.rosenbrock(), surfaces.monkey_saddle()], ids=["rosenbrock", "monkey"])
+def test_a_races_runs_stepped_together_take_each_runs_own_path_to_the_bit(surface):
+    """One evaluation of f per step for the whole race (descend_together), yet every run's path is the
+    one it takes alone: own start, steps, noise, clipping, scheduler, weight decay; runs that diverge
+    (monkey saddle) stop where they would alone. landscape() races this way, and a custom optimizer
+    class still descends on its own."""
+    from lossfilm.descent import descend_together
+
+    class Halving(torch.optim.SGD):  # the scene's own class: may evaluate f in its step, so it runs alone
+        pass
+
+    halve = lambda opt: torch.optim.lr_scheduler.StepLR(opt, 40, 0.5)  # noqa: E731
+    runs = [Run("sgd", lr=1e-3, steps=150), Run("sgd", lr=1e-3, steps=90, options={"momentum": 0.9}, noise=0.5),
+            Run(torch.optim.NAdam, lr=0.05, steps=120, start=(0.5, -0.5)),
+            Run("adam", lr=0.3, steps=150, clip_grad_norm=1.0, scheduler=halve, scheduler_every="step"),
+            Run("rmsprop", lr=0.01, steps=60, options={"weight_decay": 0.01}), Run("sgd", lr=3.0, steps=80),
+            Run(Halving, lr=1e-3, steps=50)]
+    scene = Scene(name="t", surface=surface, runs=runs, seed=3)
+    alone = [descend(scene, run, i, [run.lr]) for i, run in enumerate(runs)]
+    together = descend_together(scene, list(enumerate(runs[:-1])))
+    for a, b in zip(alone, together):
+        assert a.paths.shape == b.paths.shape and np.array_equal(a.paths, b.paths)
+        assert a.diverged_at[0] == b.diverged_at[0]
+    if surface.label == "monkey saddle":
+        assert any(d.diverged_at[0] >= 0 for d in together)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the runs that diverge say so
+        traces = landscape(scene).traces
+    for a, trace in zip(alone, traces):
+        end = len(trace.alpha)
+        assert np.array_equal(a.paths[0][:end, 0], trace.alpha) and np.array_equal(a.paths[0][:end, 1], trace.beta)
 
 
 def test_gradient_and_velocity_arrows_point_downhill_and_along_the_step():
