@@ -237,7 +237,9 @@ class HeightField:
         return (inside & below).any(axis=1)
 
 
-TRIANGLES = np.array([[0, 1, 2], [0, 2, 3]])  # each quad's two triangles, by its corners
+# Each quad's two triangles, by its corners: split along the diagonal 0-2, or along 1-3.
+TRIANGLES = np.array([[0, 1, 2], [0, 2, 3]])
+TRIANGLES_1_3 = np.array([[0, 1, 3], [1, 2, 3]])
 
 
 class FastSurface(Poly3DCollection):
@@ -269,9 +271,22 @@ class FastSurface(Poly3DCollection):
         self._ix = np.searchsorted(xd, self._corners[0])
         self._iy = np.searchsorted(yd, self._corners[1])
         self._corner_colors = np.asarray(colors, float)[self._iy, self._ix]  # (4 n, 4)
+        # Each quad is split along the diagonal whose ends are closest in height, so that a valley or
+        # ridge running diagonally across the grid (Rosenbrock's) is followed by the triangles' edges
+        # instead of being cut across by them into a row of teeth; on a tie (a trench crossing a quad
+        # corner to corner, its walls alike), along the lower pair: the valley's floor.
+        z = self._corners[2].reshape(-1, 4)
+        finite = z[np.isfinite(z)]
+        span = float(np.ptp(finite)) if finite.size else 1.0
+        z = np.nan_to_num(z, posinf=0.0, neginf=0.0)  # a quad with a hole is not drawn: either split
+        d02, d13 = np.abs(z[:, 0] - z[:, 2]), np.abs(z[:, 1] - z[:, 3])
+        tie = np.abs(d13 - d02) <= 1e-9 * span
+        along_1_3 = np.where(tie, z[:, 1] + z[:, 3] < z[:, 0] + z[:, 2], d13 < d02)
+        self._splits = np.where(along_1_3[:, None, None], TRIANGLES_1_3, TRIANGLES)  # (n, 2, 3)
         # The mesh's triangles by their grid points, and which triangle lies across each edge: the
         # raster kernel smooths only the edges of the outline on screen.
-        self._tri_corners = (self._iy * len(xd) + self._ix).reshape(-1, 4)[:, TRIANGLES].reshape(-1, 3)
+        ids = (self._iy * len(xd) + self._ix).reshape(-1, 4)
+        self._tri_corners = np.take_along_axis(ids[:, None, :], self._splits, axis=2).reshape(-1, 3)
         self._across = raster.neighbours(self._tri_corners)
 
     def draw(self, renderer):
@@ -280,8 +295,10 @@ class FastSurface(Poly3DCollection):
             return super().draw(renderer)
         n = len(self._order)
         xy = self._xy[:, :4]  # projected and depth-sorted by do_3d_projection
-        triangles = xy[:, TRIANGLES].reshape(2 * n, 3, 2)
-        colors = corners.reshape(n, 4, 4)[self._order][:, TRIANGLES].reshape(2 * n, 3, 4)
+        splits = self._splits[self._order]  # (n, 2, 3) corner indices of each drawn quad's triangles
+        quad = np.arange(n)[:, None, None]
+        triangles = xy[quad, splits].reshape(2 * n, 3, 2)
+        colors = corners.reshape(n, 4, 4)[self._order][quad, splits].reshape(2 * n, 3, 4)
         renderer.open_group("surface", gid=self.get_gid())
         gc = renderer.new_gc()
         self._set_gc_clip(gc)

@@ -210,3 +210,27 @@ def test_smooth_shading_has_no_facet_steps(article_landscape):
         jump = np.abs(np.diff(frame, axis=1)).sum(-1)[:, 1:]  # between each pixel and the next
         steps[smooth] = np.count_nonzero((jump == 0) & inner) / max(np.count_nonzero(inner), 1)  # plateaus
     assert steps[False] > 0.8 and steps[True] < 0.6 * steps[False], steps
+
+
+@pytest.mark.parametrize("sign", [1, -1], ids=["along x = y", "along x = -y"])
+def test_quads_split_along_a_diagonal_valley(sign):
+    """Each quad is split into triangles along its diagonal whose ends are closest in height: a narrow
+    valley running diagonally across the grid is followed by triangle edges (both ends of every
+    crossed quad's split on the valley floor), not cut across into teeth."""
+    from matplotlib.figure import Figure
+
+    from lossfilm.paint import FastSurface, _surface
+
+    x = np.linspace(-1, 1, 9)
+    X, Y = np.meshgrid(x, x)
+    Z = np.minimum(np.abs(X - sign * Y), 0.3)  # a trench one grid point wide
+    ax = Figure().add_subplot(projection="3d")
+    surface = FastSurface.adopt(_surface(ax, X, Y, Z, np.ones(Z.shape + (4,))))
+    surface.smooth(x, x, np.ones(Z.shape + (4,)))
+    z = surface._corners[2].reshape(-1, 4)
+    on_floor = (z == 0).sum(1) == 2  # the quads the valley crosses corner to corner
+    assert on_floor.sum() >= 7
+    for q in np.nonzero(on_floor)[0]:
+        a, b = surface._splits[q]
+        shared = sorted(set(a) & set(b))  # the diagonal both triangles have
+        assert len(shared) == 2 and (z[q, shared] == 0).all(), (q, z[q], surface._splits[q])
