@@ -28,6 +28,7 @@ from mpl_toolkits.mplot3d import proj3d
 from mpl_toolkits.mplot3d.art3d import Line3D, Poly3DCollection
 
 from . import raster
+from .valleys import TRIANGLES, TRIANGLES_1_3, corner_ids, drawn_heights, splits_along_1_3, valley_snapped
 from .landscape import Landscape
 from .layout import POINTS, compacted, free_band, layout, overlaps
 from .plan import FramePlan, loss_text
@@ -128,6 +129,9 @@ def _decimate(n: int, count: int, keep: int = 0) -> np.ndarray:
 
 
 LOG_DECADES = 6.0  # the depth a log z axis shows
+# A valley floor this far (of the z range, under a pixel at 720p) below a facet's corner pulls the corner onto
+# it: a floor snapped here and left there along one valley would draw teeth of its own where they show.
+SNAP_DEPTH = 0.002
 MAX_FACET_SCALE = 2.5  # a rippled surface may take this many times the preset's facets
 
 
@@ -162,6 +166,12 @@ def smoothed(z: np.ndarray, rows_per_facet: float, cols_per_facet: float) -> np.
     return box(box(z, int(round(rows_per_facet)), 0), int(round(cols_per_facet)), 1)
 
 
+def _nearest(axis: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The index of the grid point of ``axis`` nearest each of ``v``."""
+    i = np.clip(np.searchsorted(axis, v), 1, len(axis) - 1)
+    return np.where(np.abs(v - axis[i - 1]) <= np.abs(axis[i] - v), i - 1, i)
+
+
 def bilinear(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """z[i, j] sampled at (xs[j], ys[i]), interpolated at points (x, y); points are clamped to the grid."""
     j = np.clip(np.searchsorted(xs, x) - 1, 0, len(xs) - 2)
@@ -182,6 +192,14 @@ class HeightField:
         self.xs, self.ys, self.z = xs, ys, z
         self.lo = np.array([xs[0], ys[0], zlim[0]])
         self.span = np.array([xs[-1] - xs[0], ys[-1] - ys[0], zlim[1] - zlim[0]])
+        self.mesh = None  # the drawn grid points (X, Y, Z), where they are not the field's own
+
+    def vertices(self) -> np.ndarray:
+        """The drawn surface's grid points, (N, 3): what its extent on screen is measured by."""
+        if self.mesh is not None:
+            return np.column_stack([a.ravel() for a in self.mesh])
+        X, Y = np.meshgrid(self.xs, self.ys)
+        return np.column_stack([X.ravel(), Y.ravel(), self.z.ravel()])
 
     def covers(self, pts: np.ndarray) -> np.ndarray:
         """True for points whose (x, y) lie on the surface's footprint."""
@@ -237,17 +255,12 @@ class HeightField:
         return (inside & below).any(axis=1)
 
 
-# Each quad's two triangles, by its corners: split along the diagonal 0-2, or along 1-3.
-TRIANGLES = np.array([[0, 1, 2], [0, 2, 3]])
-TRIANGLES_1_3 = np.array([[0, 1, 3], [1, 2, 3]])
-
-
 class FastSurface(Poly3DCollection):
     """plot_surface's quads, depth-sorted each frame into Path objects made once.
 
     Poly3DCollection builds a new Path for every quad in every frame, a third of a 54 x 54 surface's
-    cost. Here each Path is a view into one (N, 5, 2) buffer that the projection overwrites in place;
-    the sort (mean view depth, farthest first) and the colours are matplotlib's own.
+    cost. Here each Path is a view into one (N, 5, 2) buffer that the projection overwrites in place,
+    in the order a height field is seen in (``_back_to_front``); the colours are matplotlib's own.
     """
 
     @classmethod
@@ -268,20 +281,9 @@ class FastSurface(Poly3DCollection):
         """Gouraud shading: each quad drawn as two triangles whose colours blend between its corners'
         (``colors``: (rows, cols, 4) at the grid points), so the light varies within a facet instead
         of stepping from one facet to the next."""
-        self._ix = np.searchsorted(xd, self._corners[0])
-        self._iy = np.searchsorted(yd, self._corners[1])
+        self._iy, self._ix = corner_ids(len(yd), len(xd))  # the grid point at each quad's corner
         self._corner_colors = np.asarray(colors, float)[self._iy, self._ix]  # (4 n, 4)
-        # Each quad is split along the diagonal whose ends are closest in height, so that a valley or
-        # ridge running diagonally across the grid (Rosenbrock's) is followed by the triangles' edges
-        # instead of being cut across by them into a row of teeth; on a tie (a trench crossing a quad
-        # corner to corner, its walls alike), along the lower pair: the valley's floor.
-        z = self._corners[2].reshape(-1, 4)
-        finite = z[np.isfinite(z)]
-        span = float(np.ptp(finite)) if finite.size else 1.0
-        z = np.nan_to_num(z, posinf=0.0, neginf=0.0)  # a quad with a hole is not drawn: either split
-        d02, d13 = np.abs(z[:, 0] - z[:, 2]), np.abs(z[:, 1] - z[:, 3])
-        tie = np.abs(d13 - d02) <= 1e-9 * span
-        along_1_3 = np.where(tie, z[:, 1] + z[:, 3] < z[:, 0] + z[:, 2], d13 < d02)
+        along_1_3 = splits_along_1_3(self._corners[2].reshape(-1, 4))
         self._splits = np.where(along_1_3[:, None, None], TRIANGLES_1_3, TRIANGLES)  # (n, 2, 3)
         # The mesh's triangles by their grid points, and which triangle lies across each edge: the
         # raster kernel smooths only the edges of the outline on screen.
@@ -327,11 +329,34 @@ class FastSurface(Poly3DCollection):
         """Bind an evolving film's decimated surfaces (K, rows, cols) and their colours (K, rows, cols, 4)."""
         return Morph(self, xd, yd, heights, colors)
 
+    def _back_to_front(self) -> np.ndarray:
+        """The quads in the order they are painted, farthest first: by the distance of their centres
+        from the eye, measured across the ground. A height field's quads are seen in that order along any
+        ray from the eye; mplot3d's order by mean depth puts a steep wall's quads (whose corners span a
+        long depth) in front of flatter neighbours they stand behind, and a narrow valley's walls show
+        through each other in teeth."""
+        M = self.axes.M
+        if getattr(self, "_centres", None) is None:  # (2, n): heights may change, (x, y) do not
+            self._centres = self._corners[:2].reshape(2, -1, 4).mean(2)
+        centres = self._centres
+        (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
+        scale = np.array([BOX_ASPECT[0] / (x1 - x0), BOX_ASPECT[1] / (y1 - y0)])[:, None]
+        rows = M[[0, 1, 3]]
+        try:  # under perspective, the eye is the one point that projects to x = y = w = 0
+            eye = np.linalg.solve(rows[:, :3], -rows[:, 3])
+        except np.linalg.LinAlgError:
+            eye = None
+        if eye is not None and np.isfinite(eye).all():
+            return np.argsort(-(((centres - eye[:2, None]) * scale) ** 2).sum(0), kind="stable")
+        # Orthographic: by the depth of the centres on one level plane.
+        w = M @ np.vstack([centres, np.full(centres.shape[1], np.mean(self.axes.get_zlim())), np.ones(centres.shape[1])])
+        return np.argsort(-(w[2] / w[3]), kind="stable")
+
     def do_3d_projection(self):
         v = self.axes.M @ self._corners
         xyz = (v[:3] / v[3]).T.reshape(-1, 4, 3)
         depth = xyz[..., 2]
-        order = np.argsort(depth.mean(1))[::-1]
+        order = self._back_to_front()
         self._order = order
         self._xy[:, :4] = xyz[order, :, :2]
         self._xy[:, 4] = self._xy[:, 0]
@@ -414,8 +439,7 @@ class Morph:
 
     def __init__(self, surface: "FastSurface", xd, yd, heights: np.ndarray, colors: np.ndarray):
         self.surface = surface
-        ix = np.searchsorted(xd, surface._corners[0])  # every corner is a grid point of the drawn surface
-        iy = np.searchsorted(yd, surface._corners[1])
+        iy, ix = corner_ids(len(yd), len(xd))  # the grid point at each quad's corner
         self.heights = heights  # (K, rows, cols): the decimated surfaces
         self.corner_z = heights[:, iy, ix]  # (K, 4 n)
         # plot_surface colours a quad by its first corner's grid point (facecolors[rs][cs]).
@@ -810,6 +834,20 @@ class Painter:
         # surfaces; each frame then shows its own.
         self.field = HeightField(xd, yd, zds.max(0), zlim)
         X, Y = np.meshgrid(xd, yd)
+        MX, MY, moved = X, Y, None  # the drawn grid points
+        if len(zds) == 1:  # a still surface: grid points onto the floors of valleys narrower than a facet
+            # Found in the heights before they are clipped to the z range, whose floor can cut a valley
+            # flat. Drawn no deeper than the lattice's own lowest point: a minimum of (nearly) 0 in log z
+            # stays the bowl the lattice draws, not a needle to the axis's floor that hides the runs that
+            # reach it.
+            below = np.where(np.isfinite(heights[-1]), heights[-1], zhi)
+            lowest_drawn = max(zlo, float(zd.min()))
+            MX, MY, zd, moved = valley_snapped(xs, ys, below, ri, ci, zd, SNAP_DEPTH * (zhi - zlo), self.zlog)
+            zd = np.clip(zd, lowest_drawn, zhi)
+            if moved.any():  # the paths and the occlusion test read the surface as drawn, sampled finer
+                fx, fy = xs[_decimate(len(xs), 3 * len(ci))], ys[_decimate(len(ys), 3 * len(ri))]
+                self.field = HeightField(fx, fy, drawn_heights(MX, MY, zd, moved, xd, yd, fx, fy), zlim)
+                self.field.mesh = (MX, MY, zd)
 
         cmap = contrasting(matplotlib.colormaps[style.cmap], theme["bg"])
         norm = Normalize(zlo, zhi)
@@ -820,11 +858,20 @@ class Painter:
                                                           norm=norm, alpha=0.85, zorder=0)))
         light = LightSource(azdeg=315, altdeg=50)
         # Hill-shading in the box's own proportions, so the light falls as the viewer sees the shape.
-        colors = np.stack([light.shade(g, cmap=cmap, norm=norm, blend_mode="soft",
-                                       vert_exag=BOX_ASPECT[2] / self.field.span[2],
-                                       dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
-                           for g in zds])
-        self.surface = FastSurface.adopt(_surface(ax, X, Y, zd, colors[-1]))
+        exaggeration = BOX_ASPECT[2] / self.field.span[2]
+        colors = cmap(norm(np.concatenate([zds[:-1], zd[None]])))
+        if moved is not None and moved.any():
+            # With valleys snapped, the light is the full grid's averaged over a facet: the lattice's
+            # own normals, each from neighbours at uneven distances from the valley's floor, would
+            # light its walls in stripes.
+            lit = smoothed(light.hillshade(zc, exaggeration, BOX_ASPECT[0] / (len(xs) - 1), BOX_ASPECT[1] / (len(ys) - 1)),
+                           len(ys) / len(ri), len(xs) / len(ci))[_nearest(ys, MY), _nearest(xs, MX)]
+            colors[-1, ..., :3] = light.blend_soft_light(colors[-1, ..., :3], lit[..., None])
+        else:
+            for g, rgba in zip(zds, colors):
+                rgba[..., :3] = light.shade_rgb(rgba[..., :3], g, blend_mode="soft", vert_exag=exaggeration,
+                                                dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
+        self.surface = FastSurface.adopt(_surface(ax, MX, MY, zd, colors[-1]))
         if style.shading == "smooth":
             self.surface.smooth(xd, yd, colors[-1])
         self.morph = None
@@ -1024,8 +1071,7 @@ class Painter:
     def _picture_extent(self, azimuth: float, elevation: float) -> np.ndarray:
         """The pixel box (left, top, right, bottom) of the surface, its floor and its axis labels' anchor
         points at one view."""
-        f = self.field
-        X, Y = np.meshgrid(f.xs, f.ys)
+        grid = self.field.vertices()
         self.axes.update(azimuth, elevation)
         labels = np.array([p for p, _ in self.axes.labels], dtype=float).reshape(-1, 3)
         # Label anchors count, their ink does not: the free band keeps a text line's margin for that. The
@@ -1034,12 +1080,11 @@ class Painter:
         if len(labels):
             name = self.axes.labels[-1][1]
             half[-1] = (name.width / 2, name.height / 2)
-        pts = np.concatenate([np.column_stack([X.ravel(), Y.ravel(), f.z.ravel()]),
-                              np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, self.floor)]), labels])
+        pts = np.concatenate([grid, np.column_stack([grid[:, :2], np.full(len(grid), self.floor)]), labels])
         px_, py_, _ = proj3d.proj_transform(pts[:, 0], pts[:, 1], pts[:, 2], self.ax.get_proj())
         screen = self.ax.transData.transform(np.column_stack([px_, py_]))
         screen[:, 1] = self.look.height - screen[:, 1]
-        pad = np.concatenate([np.zeros((2 * X.size, 2)), half])
+        pad = np.concatenate([np.zeros((2 * len(grid), 2)), half])
         return np.array([(screen[:, 0] - pad[:, 0]).min(), (screen[:, 1] - pad[:, 1]).min(),
                          (screen[:, 0] + pad[:, 0]).max(), (screen[:, 1] + pad[:, 1]).max()])
 
@@ -1136,10 +1181,8 @@ class Painter:
 
     def surface_box(self) -> tuple[float, float, float, float]:
         """The pixel box of the surface and its floor as last drawn (call after ``paint``)."""
-        f = self.field
-        X, Y = np.meshgrid(f.xs, f.ys)
-        pts = np.concatenate([np.column_stack([X.ravel(), Y.ravel(), f.z.ravel()]),
-                              np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, self.floor)])])
+        grid = self.field.vertices()
+        pts = np.concatenate([grid, np.column_stack([grid[:, :2], np.full(len(grid), self.floor)])])
         px_, py_, _ = proj3d.proj_transform(pts[:, 0], pts[:, 1], pts[:, 2], self.ax.M)
         screen = self.ax.transData.transform(np.column_stack([px_, py_]))
         height = self.look.height
