@@ -28,7 +28,8 @@ from mpl_toolkits.mplot3d import proj3d
 from mpl_toolkits.mplot3d.art3d import Line3D, Poly3DCollection
 
 from . import raster
-from .valleys import TRIANGLES, TRIANGLES_1_3, corner_ids, drawn_heights, splits_along_1_3, valley_snapped
+from .valleys import (TRIANGLES, TRIANGLES_1_3, corner_ids, drawn_heights, light_weights, splits_along_1_3,
+                      valley_snapped)
 from .landscape import Landscape
 from .layout import POINTS, compacted, free_band, layout, overlaps
 from .plan import FramePlan, loss_text
@@ -132,6 +133,7 @@ LOG_DECADES = 6.0  # the depth a log z axis shows
 # A valley floor this far (of the z range, under a pixel at 720p) below a facet's corner pulls the corner onto
 # it: a floor snapped here and left there along one valley would draw teeth of its own where they show.
 SNAP_DEPTH = 0.002
+LIGHT_REACH, LIGHT_SPAN = 2.0, 8.0  # facets: the light near a log-z valley's floor (see Painter)
 MAX_FACET_SCALE = 2.5  # a rippled surface may take this many times the preset's facets
 
 
@@ -864,8 +866,17 @@ class Painter:
             # With valleys snapped, the light is the full grid's averaged over a facet: the lattice's
             # own normals, each from neighbours at uneven distances from the valley's floor, would
             # light its walls in stripes.
-            lit = smoothed(light.hillshade(zc, exaggeration, BOX_ASPECT[0] / (len(xs) - 1), BOX_ASPECT[1] / (len(ys) - 1)),
-                           len(ys) / len(ri), len(xs) / len(ci))[_nearest(ys, MY), _nearest(xs, MX)]
+            shade = light.hillshade(zc, exaggeration, BOX_ASPECT[0] / (len(xs) - 1), BOX_ASPECT[1] / (len(ys) - 1))
+            per_row, per_col = len(ys) / len(ri), len(xs) / len(ci)
+            lit = smoothed(shade, per_row, per_col)[_nearest(ys, MY), _nearest(xs, MX)]
+            if self.zlog:
+                # Log z stretches a floor near zero into a trench narrower than a facet, whose walls'
+                # points sit unevenly far from it and light its facets in teeth: within two facets of a
+                # floor the light blends into its average over eight (light_weights). In linear z the
+                # floors snapped are broad valleys', and blending there smudges the article's saddle.
+                broad = bilinear(xs, ys, smoothed(shade, LIGHT_SPAN * per_row, LIGHT_SPAN * per_col), MX, MY)
+                keep = light_weights(MX, MY, moved, np.median(np.diff(xd)), np.median(np.diff(yd)), LIGHT_REACH)
+                lit = broad + keep * (lit - broad)
             colors[-1, ..., :3] = light.blend_soft_light(colors[-1, ..., :3], lit[..., None])
         else:
             for g, rgba in zip(zds, colors):

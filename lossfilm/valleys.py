@@ -172,3 +172,20 @@ def drawn_heights(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, moved: np.ndarray
                 best[at] = np.where(better, inside, best[at])
                 height[at] = np.where(better, (w * tz).sum(1), height[at])
     return height.reshape(len(ys), len(xs))
+
+
+def light_weights(X: np.ndarray, Y: np.ndarray, moved: np.ndarray, dx: float, dy: float, reach: float = 2.0) -> np.ndarray:
+    """How much of its own hill-shading each grid point (X, Y) keeps, (rows, cols) in [0, 1], the rest
+    taken from a light that varies slowly: none on a valley's floor (the ``moved`` points), rising
+    smoothly to all of it ``reach`` lattice steps (``dx``, ``dy``) from the nearest floor point. The
+    points beside a floor lie between a half and one and a half steps from it, wherever the valley
+    happens to cross the lattice, so light that changes across the valley lights the walls' triangles
+    between them unevenly along it, in teeth; colour by height alone draws the walls smoothly, and a
+    few steps away the lattice is even again."""
+    fx, fy = X[moved] / dx, Y[moved] / dy
+    px, py = X.ravel() / dx, Y.ravel() / dy
+    d = np.full(px.shape, np.inf)
+    for k in range(0, len(fx), 256):  # (points, 256) at a time: a few MB however many floor points
+        d = np.minimum(d, np.hypot(px[:, None] - fx[None, k:k + 256], py[:, None] - fy[None, k:k + 256]).min(1))
+    t = np.clip(d / reach, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).reshape(X.shape)

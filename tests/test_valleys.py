@@ -189,3 +189,65 @@ def test_the_surface_is_painted_back_to_front_as_a_z_buffer_sees_it(name, cache_
     wrong, wrong_before = (ours != truth)[core].sum(), (theirs != truth)[core].sum()
     assert core.sum() > 5000
     assert wrong <= 0.0025 * core.sum() and wrong < wrong_before, (wrong, wrong_before, core.sum())
+
+
+def test_a_narrow_valleys_walls_are_lit_evenly_along_it(cache_dir, monkeypatch):
+    """The points beside a snapped floor lie between a half and one and a half facets from it, wherever
+    the valley crosses the lattice, so hill-shading them lit the walls' triangles in teeth along the
+    valley (Rosenbrock's near its minimum, frame 40). Near a floor in log z the light blends into a
+    broad average: along lines parallel to the floor on both walls, the painted brightness varies
+    about its trend a third as much as with each point's own light."""
+    from mpl_toolkits.mplot3d import proj3d
+
+    from lossfilm import Camera, Run, Scene, Style, paint, surfaces
+    from lossfilm.plan import plan
+    from lossfilm.settings import Look
+    from lossfilm.studio import landscape_for
+
+    across = float(np.hypot(1, SLOPE))
+    scene = Scene(name="trench", surface=surfaces.function(
+        lambda x, y: 1e-2 * (1 + 0.3 * x) + 400 * ((y - SLOPE * x - OFFSET) / across) ** 2,
+        domain=((-1, 1), (-1, 1)), start=(-0.5, 0.5)), runs=[Run("sgd", lr=1e-4, steps=3)],
+        camera=Camera(elevation=80, azimuth=-60),  # from above: both walls in view
+        style=Style(zscale="log", floor=False, loss_curve=False, hud=False, title=""))
+    land = landscape_for(scene, cache_dir=cache_dir)[0]
+
+    def ripple():
+        painter = paint.Painter(land, plan(land, scene.camera, 2), scene.style, Look(1280, 720, 60))
+        try:
+            lum = np.asarray(painter.paint(0))[..., :3].astype(float) @ [0.299, 0.587, 0.114]
+            assert painter.field.mesh is not None  # the floor was snapped
+            x = np.linspace(-0.7, 0.7, 600)
+            cell = 2 / 54
+            spread = []
+            for d in (-0.9, -0.6, -0.3, 0.3, 0.6, 0.9):  # facets from the floor, on either wall
+                y = SLOPE * x + OFFSET + d * cell * across
+                z = painter.field.height(x, y)
+                px, py, _ = proj3d.proj_transform(x, y, z, painter.ax.M)
+                s = painter.ax.transData.transform(np.column_stack([px, py]))
+                h, w = lum.shape
+                v = lum[np.clip(np.round(h - s[:, 1]).astype(int), 0, h - 1),
+                        np.clip(np.round(s[:, 0]).astype(int), 0, w - 1)]
+                k = 41  # about three facets along the valley: the trend, not the teeth
+                spread.append(np.std(v[k:-k] - np.convolve(v, np.ones(k) / k, mode="same")[k:-k]))
+            return np.array(spread)
+        finally:
+            painter.close()
+
+    ours = ripple()
+    monkeypatch.setattr(paint, "light_weights", lambda X, *a, **k: np.ones(X.shape))
+    lit_throughout = ripple()
+    assert (ours < 0.55 * lit_throughout).all() and ours.mean() < 0.4 * lit_throughout.mean(), (ours, lit_throughout)
+
+
+def test_light_weights_fade_from_the_floor():
+    """No light of its own on a floor point, all of it from `reach` steps away, rising smoothly between."""
+    from lossfilm.valleys import light_weights
+
+    X, Y = np.meshgrid(np.arange(10.0), np.arange(8.0))
+    moved = np.zeros(X.shape, bool)
+    moved[4, 2] = True
+    w = light_weights(X, Y, moved, 1.0, 1.0, reach=3.0)
+    d = np.hypot(X - 2, Y - 4)
+    assert w[4, 2] == 0 and (w[d >= 3] == 1).all() and ((w > 0) & (w < 1))[(d > 0) & (d < 3)].all()
+    assert (np.diff(w[4, 2:]) >= 0).all()  # rising away from the floor
