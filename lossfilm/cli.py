@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from .errors import BadInput, RenderError, SceneError, one_line
+from .redeliver import deliver_again
 
 # The article's scene: beside the package in a checkout, inside it when installed (pip install .).
 _HERE = Path(__file__).resolve().parent
@@ -140,7 +141,7 @@ def _unraisable_when_stopping(previous):
     carry on. Say nothing and deliver the signal again: it is answered once the finaliser returns."""
     def hook(args):
         if isinstance(args.exc_value, _Terminated):
-            signal.raise_signal(signal.SIGTERM)
+            deliver_again(signal.SIGTERM)
         elif not _stopping.is_set():
             previous(args)
     return hook

@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Callable, Sequence
 
+from .redeliver import deliver_again
+
 
 class _Managed:
     """``with executor:`` closes it after the work, or aborts it (stopping the workers) on any error."""
@@ -254,7 +256,7 @@ def _quiet_unraisable(args) -> None:
     from there: Python would print "Exception ignored in ..." and carry on as if it never came. Say
     nothing, and deliver the signal again, so the worker stops once the finaliser has returned."""
     if isinstance(args.exc_value, SystemExit):
-        signal.raise_signal(signal.SIGTERM)
+        deliver_again(signal.SIGTERM)
         return
     sys.__unraisablehook__(args)
 
