@@ -185,56 +185,139 @@ void composite(long stride, uint8_t *frame, long h, long w, const float *ink, co
     }
 }
 
-/* The first index k of xs (n ascending values) with xs[k] >= v, as numpy's searchsorted (side left):
- * n for v above them all or NaN. */
-static long first_at_least(const double *xs, long n, double v)
+/* numpy's maximum and minimum: NaN when either is (fmax and fmin would drop it). */
+static inline double nmax(double a, double b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
+static inline double nmin(double a, double b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
+
+/* The first index of xs (n ascending values) that is >= v, as numpy's searchsorted (side left) finds
+ * it (n for v above them all or NaN), searched from the index k found last time: a ray's samples lie
+ * a cell or so apart. */
+static inline long first_at_least_from(const double *xs, long n, double v, long k)
 {
     if (!(v <= xs[n - 1]))
         return n;
-    long lo = 0, hi = n - 1;
-    while (lo < hi) {
-        long mid = (lo + hi) / 2;
-        if (xs[mid] >= v)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    k = k < 0 ? 0 : (k > n - 1 ? n - 1 : k);
+    while (k > 0 && xs[k - 1] >= v)
+        k--;
+    while (xs[k] < v)
+        k++;
+    return k;
 }
 
-/* paint.bilinear at one point, the same operations in the same order (so the same bits). */
-static double bilinear_at(const double *xs, long nx, const double *ys, long ny, const double *z, double x, double y)
+/* One sample of a ray: whether the point at distance t from b along d lies more than tol under the
+ * surface (the operations of paint.HeightField._marched and paint.bilinear, in their order). at: the
+ * grid indices the ray's last sample found, where the search for this one starts. */
+static inline int under(const double *b, const double *d, double t, const double *aspect, const double *lo,
+                        const double *span, long nx, const double *xs, long ny, const double *ys, const double *z,
+                        double tol, long *at)
 {
-    long j = first_at_least(xs, nx, x) - 1, i = first_at_least(ys, ny, y) - 1;
+    double px = b[0] + t * d[0], py = b[1] + t * d[1], pz = b[2] + t * d[2];
+    double x = px / aspect[0] * span[0] + lo[0], y = py / aspect[1] * span[1] + lo[1];
+    double zz = pz / aspect[2] * span[2] + lo[2];
+    at[0] = first_at_least_from(xs, nx, x, at[0]);
+    at[1] = first_at_least_from(ys, ny, y, at[1]);
+    long j = at[0] - 1, i = at[1] - 1;
     j = j < 0 ? 0 : (j > nx - 2 ? nx - 2 : j);
     i = i < 0 ? 0 : (i > ny - 2 ? ny - 2 : i);
     double tx = (x - xs[j]) / (xs[j + 1] - xs[j]), ty = (y - ys[i]) / (ys[i + 1] - ys[i]);
     tx = tx < 0 ? 0 : (tx > 1 ? 1 : tx);
     ty = ty < 0 ? 0 : (ty > 1 ? 1 : ty);
     const double *r0 = z + i * nx, *r1 = r0 + nx;
-    return (1 - ty) * ((1 - tx) * r0[j] + tx * r0[j + 1]) + ty * ((1 - tx) * r1[j] + tx * r1[j + 1]);
+    double h = (1 - ty) * ((1 - tx) * r0[j] + tx * r0[j + 1]) + ty * ((1 - tx) * r1[j] + tx * r1[j + 1]);
+    return zz < h - tol;
 }
 
-/* paint.HeightField.hidden's march (the occlusion of the paths): for each of n points (box units,
- * box (n, 3)) walk along its ray (unit vectors towards (n, 3)) at the distances t (s of them); the
- * point is hidden where a sample inside the box lies more than tol under the surface z (ny, nx) on the
- * grid xs, ys. aspect, lo, span: the box's size and the data's origin and extent (3 each). */
-void hidden(long n, const double *box, const double *towards, long s, const double *t, const double *aspect,
-            const double *lo, const double *span, long nx, const double *xs, long ny, const double *ys,
-            const double *z, double tol, uint8_t *out)
+/* The crossings of a ray (from b along d) with the grid lines lines[j], j = j0 .. j1 (increasing
+ * positions), at distances in [ta, tb], in increasing distance: next() gives one at a time, INFINITY
+ * after the last. */
+typedef struct { const double *lines; double b, d; long j, step, end; } crossings;
+
+static void crossings_init(crossings *c, const double *lines, long j0, long j1, double b, double d, double ta)
+{
+    c->lines = lines, c->b = b, c->d = d;
+    c->j = d > 0 ? j0 : j1, c->step = d > 0 ? 1 : -1, c->end = d > 0 ? j1 + 1 : j0 - 1;
+    if (d == 0 || d != d) {  /* parallel to the lines (numpy's t is +-inf or NaN, never in range), or NaN */
+        c->j = c->end;
+        return;
+    }
+    /* The first line in the ray's direction at distance >= ta: (lines[j] - b) / d grows along it. */
+    long lo = 0, hi = j1 - j0 + 1;  /* steps from the first line */
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if ((lines[c->j + c->step * mid] - b) / d >= ta)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    c->j += c->step * lo;
+}
+
+static double crossings_peek(const crossings *c, double tb)
+{
+    if (c->j == c->end)
+        return INFINITY;
+    double t = (c->lines[c->j] - c->b) / c->d;
+    return t <= tb ? t : INFINITY;
+}
+
+/* Whether a sample of the ray under the surface lies in [ta, tb]: ta, tb, the crossings of the lines
+ * jx0..jx1 and iy0..iy1 between them. */
+static int stretch_under(const double *b, const double *d, double ta, double tb, long jx0, long jx1, long iy0,
+                         long iy1, const double *lines_x, const double *lines_y, const double *aspect,
+                         const double *lo, const double *span, long nx, const double *xs, long ny, const double *ys,
+                         const double *z, double tol, long *at)
+{
+    crossings cx, cy;
+    crossings_init(&cx, lines_x, jx0, jx1, b[0], d[0], ta);
+    crossings_init(&cy, lines_y, iy0, iy1, b[1], d[1], ta);
+    if (under(b, d, ta, aspect, lo, span, nx, xs, ny, ys, z, tol, at))
+        return 1;
+    for (;;) {
+        double tx = crossings_peek(&cx, tb), ty = crossings_peek(&cy, tb), t;
+        if (tx == INFINITY && ty == INFINITY)
+            break;
+        if (tx <= ty) {
+            t = tx;
+            cx.j += cx.step;
+        } else {
+            t = ty;
+            cy.j += cy.step;
+        }
+        if (under(b, d, t, aspect, lo, span, nx, xs, ny, ys, z, tol, at))
+            return 1;
+    }
+    return under(b, d, tb, aspect, lo, span, nx, xs, ny, ys, z, tol, at);
+}
+
+/* paint.HeightField.hidden's march (the occlusion of the paths), with the answers of
+ * HeightField._marched in numpy: for each of n points (box units, box (n, 3)) along its ray (unit
+ * vectors towards (n, 3)), over the stretch from `start` to `end` that lies over the footprint and
+ * under the box's top (a rising ray: under roof, the surface's highest point in box units), the
+ * surface z (ny, nx, on the grid xs, ys; its lines in box units lines_x, lines_y) is sampled where the
+ * ray crosses a grid line and at both ends of the stretch; the point is hidden where a sample lies
+ * more than tol under it. aspect, lo, span: the box's size and the data's origin and extent (3 each). */
+void hidden(long n, const double *box, const double *towards, double start, double end, double roof,
+            const double *aspect, const double *lo, const double *span, long nx, const double *xs, long ny,
+            const double *ys, const double *lines_x, const double *lines_y, const double *z, double tol, uint8_t *out)
 {
     for (long p = 0; p < n; p++) {
         const double *b = box + 3 * p, *d = towards + 3 * p;
-        uint8_t found = 0;
-        for (long k = 0; k < s && !found; k++) {
-            double px = b[0] + t[k] * d[0], py = b[1] + t[k] * d[1], pz = b[2] + t[k] * d[2];
-            if (!(px >= 0 && px <= aspect[0] && py >= 0 && py <= aspect[1] && pz <= aspect[2]))
-                continue;
-            double x = px / aspect[0] * span[0] + lo[0], y = py / aspect[1] * span[1] + lo[1];
-            double zz = pz / aspect[2] * span[2] + lo[2];
-            found = zz < bilinear_at(xs, nx, ys, ny, z, x, y) - tol;
+        double t0 = start, t1 = end;
+        for (int axis = 0; axis < 2; axis++) {
+            double a = (0.0 - b[axis]) / d[axis], c = (aspect[axis] - b[axis]) / d[axis];
+            if (d[axis] == 0) {
+                if (!(b[axis] >= 0 && b[axis] <= aspect[axis]))
+                    t0 = INFINITY;
+            } else {
+                t0 = nmax(t0, nmin(a, c));
+                t1 = nmin(t1, nmax(a, c));
+            }
         }
-        out[p] = found;
+        double up = ((aspect[2] < roof ? aspect[2] : roof) - b[2]) / d[2];
+        t1 = d[2] > 0 ? nmin(t1, up) : (b[2] <= aspect[2] ? t1 : -INFINITY);
+        long at[2] = {nx / 2, ny / 2};
+        out[p] = t0 <= t1 && stretch_under(b, d, t0, t1, 0, nx - 1, 0, ny - 1, lines_x, lines_y, aspect, lo, span,
+                                           nx, xs, ny, ys, z, tol, at);
     }
 }
 

@@ -30,9 +30,8 @@ def load() -> ctypes.CDLL | None:
             lib.gouraud.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p,
                                     ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_long]
             lib.gouraud.restype = None
-            lib.hidden.argtypes = [ctypes.c_long] + [ctypes.c_void_p] * 2 + [ctypes.c_long] + [ctypes.c_void_p] * 4 \
-                + [ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double,
-                   ctypes.c_void_p]
+            lib.hidden.argtypes = [ctypes.c_long] + [ctypes.c_void_p] * 2 + [ctypes.c_double] * 3 + [ctypes.c_void_p] * 3 \
+                + [ctypes.c_long, ctypes.c_void_p, ctypes.c_long] + [ctypes.c_void_p] * 4 + [ctypes.c_double, ctypes.c_void_p]
             lib.hidden.restype = None
             lib.yuv420.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p]
             lib.yuv420.restype = None
@@ -93,23 +92,26 @@ def composite(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int, ink: np.nda
     return True
 
 
-def hidden(box: np.ndarray, towards: np.ndarray, distances: np.ndarray, aspect: np.ndarray, lo: np.ndarray,
-           span: np.ndarray, xs: np.ndarray, ys: np.ndarray, z: np.ndarray, tol: float) -> np.ndarray | None:
-    """paint.HeightField.hidden's ray march in C (the same arithmetic, the same answers): points ``box``
-    ((n, 3) box units) marched along ``towards`` ((n, 3) unit vectors) at ``distances``; True where a
-    sample inside the box lies more than ``tol`` under the surface ``z`` on the grid ``xs``, ``ys``.
+def hidden(box: np.ndarray, towards: np.ndarray, start: float, end: float, roof: float, aspect: np.ndarray,
+           lo: np.ndarray, span: np.ndarray, xs: np.ndarray, ys: np.ndarray, lines_x: np.ndarray,
+           lines_y: np.ndarray, z: np.ndarray, tol: float) -> np.ndarray | None:
+    """paint.HeightField.hidden's ray march in C (the answers of HeightField._marched): points ``box``
+    ((n, 3) box units) marched along ``towards`` ((n, 3) unit vectors) from ``start`` to ``end`` at most
+    (a rising ray: until it passes ``roof``, the surface's top in box units), sampled where they cross
+    the grid's lines (``lines_x``, ``lines_y``: ``xs``, ``ys`` in box units) and at both ends of their
+    stretch over the footprint; True where a sample lies more than ``tol`` under the surface ``z``.
     None when the kernel is not here."""
     lib = _lib if _tried else load()
     if lib is None or len(xs) < 2 or len(ys) < 2:
         return None
-    f64 = [np.ascontiguousarray(a, np.float64) for a in (box, towards, distances, aspect, lo, span, xs, ys, z)]
-    box, towards, distances, aspect, lo, span, xs, ys, z = f64
-    if z.shape != (len(ys), len(xs)):
+    f64 = [np.ascontiguousarray(a, np.float64) for a in (box, towards, aspect, lo, span, xs, ys, lines_x, lines_y, z)]
+    box, towards, aspect, lo, span, xs, ys, lines_x, lines_y, z = f64
+    if z.shape != (len(ys), len(xs)) or lines_x.shape != xs.shape or lines_y.shape != ys.shape:
         return None
     out = np.zeros(len(box), np.uint8)
-    lib.hidden(len(box), box.ctypes.data, towards.ctypes.data, len(distances), distances.ctypes.data,
-               aspect.ctypes.data, lo.ctypes.data, span.ctypes.data, len(xs), xs.ctypes.data, len(ys),
-               ys.ctypes.data, z.ctypes.data, float(tol), out.ctypes.data)
+    lib.hidden(len(box), box.ctypes.data, towards.ctypes.data, float(start), float(end), float(roof),
+               aspect.ctypes.data, lo.ctypes.data, span.ctypes.data, len(xs), xs.ctypes.data, len(ys), ys.ctypes.data,
+               lines_x.ctypes.data, lines_y.ctypes.data, z.ctypes.data, float(tol), out.ctypes.data)
     return out.astype(bool)
 
 

@@ -124,48 +124,17 @@ def test_axis_names_never_cover_tick_labels_as_the_camera_turns(article_landscap
         painter.close()
 
 
-def _drawn_truth(painter, i, pts):
-    """Which of ``pts`` the drawn surface really hides at frame ``i``: a z-buffer read back from the
-    picture itself. Every quad is painted in a colour that encodes its index (the surface alone, no
-    antialiasing), so the pixel under a point names the quad mplot3d drew last there; that quad hides
-    the point when it is nearer the camera than the point by more than its own depth."""
-    from mpl_toolkits.mplot3d import proj3d
-
-    from lossfilm.paint import FastSurface
-
-    painter.paint(i)
-    ax = painter.ax
-    surf = next(c for c in ax.collections if isinstance(c, FastSurface))
-    n = len(surf._colors3d)
-    code = np.arange(n) + 1
-    surf._colors3d = np.column_stack([(code & 255) / 255, ((code >> 8) & 255) / 255, (code >> 16) / 255, np.ones(n)])
-    surf._corner_colors = None  # flat quads for the read-back: the same pixels as its two smooth triangles
-    others = [a for a in ax.get_children() if a is not surf and a.get_visible()]
-    for a in others:
-        a.set_visible(False)
-    painter.canvas.draw()
-    rgb = np.asarray(painter.canvas.buffer_rgba())[..., :3].astype(np.int64)
-    drawn = rgb[..., 0] + (rgb[..., 1] << 8) + (rgb[..., 2] << 16) - 1
-    v = ax.M @ surf._corners
-    depth = (v[2] / v[3]).reshape(-1, 4)
-    near, extent = depth.mean(1), depth.max(1) - depth.min(1)
-    px, py, pz = proj3d.proj_transform(pts[:, 0], pts[:, 1], pts[:, 2], ax.M)
-    screen = ax.transData.transform(np.column_stack([px, py]))
-    h, w = drawn.shape
-    quad = drawn[np.clip(np.round(h - screen[:, 1]).astype(int), 0, h - 1),
-                 np.clip(np.round(screen[:, 0]).astype(int), 0, w - 1)]
-    on = (quad >= 0) & (quad < n)
-    truth = np.zeros(len(pts), bool)
-    truth[on] = near[quad[on]] + extent[quad[on]] < pz[on]
-    return truth
-
-
-@pytest.mark.parametrize("name", ["article_as_published", "article"])
-def test_occlusion_agrees_with_the_drawn_surface_under_perspective(name, cache_dir):
-    """The ray march goes to mplot3d's perspective eye: against a z-buffer of the drawn surface it agrees
-    on nearly every path point of every frame, and on average better than parallel rays (which were wrong
-    on 21 % of article_as_published's points at its frame 60)."""
+@pytest.mark.parametrize("name", ["article_as_published", "article", "rosenbrock_race", "beale", "himmelblau_starts",
+                                  "spirals_pca"])
+def test_occlusion_agrees_with_a_z_buffer_of_the_drawn_surface(name, cache_dir):
+    """The ray march goes to mplot3d's perspective eye and samples the surface wherever the ray crosses a
+    grid line and where it leaves the map: against a true z-buffer of the drawn triangles it agrees on
+    nearly every path point of every run in every frame. A march at 48 fixed distances stepped over a
+    steep rim at the map's edge (Himmelblau: 5 % agreement at frame 140) and over narrow ridges
+    (spirals_pca 35 %, Beale 82 %), and parallel rays misjudge points near a silhouette."""
     from pathlib import Path
+
+    from zbuffer import hidden_by_surface, painted_depth
 
     from lossfilm.paint import Painter
     from lossfilm.plan import plan
@@ -178,15 +147,24 @@ def test_occlusion_agrees_with_the_drawn_surface_under_perspective(name, cache_d
     frame_plan = plan(land, scene.camera, 240)
     painter = Painter(land, frame_plan, scene.style, Look(854, 480, 40))
     ours, parallel = [], []
-    for i in range(20, 240, 20):  # frame 0 has one point: a rate of 0 or 1 that says nothing
-        pts = painter.runs[0][1][:int(frame_plan.steps[i, 0]) + 1]
-        pts = pts[painter.field.covers(pts)]
-        truth = _drawn_truth(painter, i, pts)
-        az, el = float(frame_plan.azimuth[i]), float(frame_plan.elevation[i])
-        ours.append((painter.field.hidden(pts, az, el, painter.field.eye(painter.ax.M)) == truth).mean())
-        parallel.append((painter.field.hidden(pts, az, el) == truth).mean())
-    # Within a point or two of the read-back (itself approximate at a quad's size) on every frame.
-    assert min(ours) >= 0.97 and np.mean(ours) >= 0.99 and np.mean(ours) >= np.mean(parallel), (ours, parallel)
+    try:
+        for i in range(20, 240, 40):  # frame 0 has one point a run: a rate of 0 or 1 that says nothing
+            painter.paint(i)
+            depth = painted_depth(painter)
+            az, el = float(frame_plan.azimuth[i]), float(frame_plan.elevation[i])
+            for run in range(len(painter.runs)):
+                pts = painter.runs[run][1][:int(frame_plan.steps[i, run]) + 1]
+                pts = pts[painter.field.covers(pts)]
+                if len(pts) < 10:
+                    continue
+                truth = hidden_by_surface(painter, pts, depth)
+                ours.append((painter.field.hidden(pts, az, el, painter.field.eye(painter.ax.M)) == truth).mean())
+                parallel.append((painter.field.hidden(pts, az, el) == truth).mean())
+    finally:
+        painter.close()
+    # Within a few points of the z-buffer (itself read at the pixel under each point's centre).
+    assert len(ours) >= 5 and min(ours) >= 0.9 and np.mean(ours) >= 0.98, ours
+    assert np.mean(ours) >= np.mean(parallel), (np.mean(ours), np.mean(parallel))
 
 
 def test_smooth_shading_has_no_facet_steps(article_landscape):

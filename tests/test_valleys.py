@@ -5,6 +5,7 @@ import pytest
 
 from lossfilm.paint import _decimate, smoothed
 from lossfilm.valleys import TRIANGLES, TRIANGLES_1_3, corner_ids, drawn_heights, splits_along_1_3, valley_snapped
+from zbuffer import zbuffer
 
 SLOPE, OFFSET = 0.45, 0.05  # the valley's floor: y = SLOPE x + OFFSET, crossing the lattice at a slant
 
@@ -94,40 +95,6 @@ def test_the_height_field_is_the_drawn_triangles():
     np.testing.assert_allclose(heights[np.ix_(ri, ci)][~moved], Z[~moved], atol=1e-12)
 
 
-def _zbuffer(ax, surface, shape, depths=False):
-    """Which quad a true z-buffer shows at each pixel: every triangle of the surface rasterized with
-    its depth (mplot3d's projected z, farther when larger, affine across the screen), the nearest kept.
-    With ``depths``: (quads, depth) per pixel."""
-    h, w = shape
-    v = ax.M @ surface._corners
-    ndc = (v[:3] / v[3]).T.reshape(-1, 4, 3)
-    screen = ax.transData.transform(ndc[..., :2].reshape(-1, 2)).reshape(-1, 4, 2)
-    screen[..., 1] = h - screen[..., 1]
-    depth = np.full(shape, np.inf)
-    quad = np.full(shape, -1)
-    yy, xx = np.mgrid[0:h, 0:w] + 0.5
-    for k in range(len(ndc)):
-        for t in surface._splits[k]:
-            p, d = screen[k, t], ndc[k, t, 2]
-            x0, y0 = np.floor(p.min(0)).astype(int).clip(0, [w, h])
-            x1, y1 = np.ceil(p.max(0)).astype(int).clip(0, [w, h])
-            if x1 <= x0 or y1 <= y0:
-                continue
-            px, py = xx[y0:y1, x0:x1], yy[y0:y1, x0:x1]
-            den = (p[1, 1] - p[2, 1]) * (p[0, 0] - p[2, 0]) + (p[2, 0] - p[1, 0]) * (p[0, 1] - p[2, 1])
-            if den == 0:
-                continue
-            a = ((p[1, 1] - p[2, 1]) * (px - p[2, 0]) + (p[2, 0] - p[1, 0]) * (py - p[2, 1])) / den
-            b = ((p[2, 1] - p[0, 1]) * (px - p[2, 0]) + (p[0, 0] - p[2, 0]) * (py - p[2, 1])) / den
-            c = 1 - a - b
-            inside = (a >= 0) & (b >= 0) & (c >= 0)
-            z = a * d[0] + b * d[1] + c * d[2]
-            nearer = inside & (z < depth[y0:y1, x0:x1])
-            depth[y0:y1, x0:x1][nearer] = z[nearer]
-            quad[y0:y1, x0:x1][nearer] = k
-    return (quad, depth) if depths else quad
-
-
 def _core(quads):
     """Pixels whose 3 x 3 neighbourhood shows one quad: off the quads' edges, where either of two
     neighbours may take a pixel."""
@@ -175,7 +142,7 @@ def test_the_surface_is_painted_back_to_front_as_a_z_buffer_sees_it(name, cache_
             return rgb[..., 0] + (rgb[..., 1] << 8) + (rgb[..., 2] << 16) - 1
 
         ours = painted()
-        truth = _zbuffer(ax, surface, ours.shape)
+        truth = zbuffer(ax, surface, ours.shape)
         core = _core(truth)
 
         def by_mean_depth():
