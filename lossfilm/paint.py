@@ -646,13 +646,25 @@ class LeanAxes:
             inside(k)
             taken.append(sprites[k].box(*screen[k]))
         self.boxes = taken  # where the floor's labels went: ticks, then the two axis names
+        # The z axis's ticks, bottom up, each kept only clear of those kept and of the floor's labels: seen
+        # from high above, the axis shortens until its labels would print over one another.
+        shown = set(range(len(sprites)))
+        self.z_boxes = []
+        for k in range(self.ticks + 2, len(sprites) - 1):
+            box = sprites[k].box(*screen[k])
+            if any(overlaps(box, t, 2) for t in self.z_boxes + taken):
+                shown.discard(k)
+            else:
+                self.z_boxes.append(box)
         if self.obstacles:  # the z axis's name (the last label) moves left, clear of the text
             screen[-1] = _clear_of(sprites[-1], screen[-1], screen[-1] + (1.0, 0.0), self.obstacles, tries=200)
         left, _, right, _ = sprites[-1].box(*screen[-1])  # a long name stays inside the frame
         screen[-1, 0] += max(0.0, 2.0 - left) - max(0.0, right - (frame.shape[1] - 2.0))
-        screen[-1] = self._clear_of_picture(frame, sprites[-1], screen[-1], taken)
+        screen[-1] = self._clear_of_picture(frame, sprites[-1], screen[-1], taken + self.z_boxes)
         self.z_name_box = sprites[-1].box(*screen[-1])
-        for (x, y), sprite in zip(screen, sprites):
+        for k, ((x, y), sprite) in enumerate(zip(screen, sprites)):
+            if k not in shown:
+                continue
             if self.clip is not None and not (self.clip[0] <= x <= self.clip[2] and self.clip[1] <= y <= self.clip[3]):
                 continue  # a zoomed-in label beyond the picture's frame
             sprite.paste(frame, x, y)

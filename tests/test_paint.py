@@ -124,6 +124,36 @@ def test_axis_names_never_cover_tick_labels_as_the_camera_turns(article_landscap
         painter.close()
 
 
+@pytest.mark.parametrize("elevation", [32, 75, 85])
+def test_z_tick_labels_never_print_over_one_another_seen_from_above(article_landscape, elevation):
+    """Seen from high above the z axis shortens until its ticks would print over one another and under
+    its name: each tick is kept only clear of the ones kept and of the floor's labels, and the name
+    clear of them all; from the usual height all of them show."""
+    from lossfilm.layout import overlaps
+    from lossfilm.paint import Painter
+    from lossfilm.plan import plan
+    from lossfilm.scene import Camera, Style
+    from lossfilm.settings import Look
+
+    painter = Painter(article_landscape, plan(article_landscape, Camera(elevation=elevation), 8), Style(),
+                      Look(1280, 720, 60))
+    try:
+        for i in range(0, 8, 2):
+            painter.paint(i)
+            axes = painter.axes
+            zs = axes.z_boxes
+            assert len(zs) >= 1
+            if elevation == 32:
+                assert len(zs) == len(axes.zticks)
+            if elevation == 85:  # all three would overlap
+                assert len(zs) < len(axes.zticks)
+            for k, a in enumerate(zs):
+                assert not overlaps(a, axes.z_name_box, 0), (i, a, axes.z_name_box)
+                assert not any(overlaps(a, b, 0) for b in zs[k + 1:] + axes.boxes), (i, a)
+    finally:
+        painter.close()
+
+
 @pytest.mark.parametrize("name", ["article_as_published", "article", "rosenbrock_race", "beale", "himmelblau_starts",
                                   "spirals_pca"])
 def test_occlusion_agrees_with_a_z_buffer_of_the_drawn_surface(name, cache_dir):
