@@ -322,13 +322,15 @@ class FastSurface(Poly3DCollection):
         surface._fixed_paths = [Path(surface._xy[k], codes) for k in range(n)]
         return surface
 
-    def smooth(self, xd, yd, colors: np.ndarray) -> None:
+    def smooth(self, xd, yd, colors: np.ndarray, floor: np.ndarray | None = None) -> None:
         """Gouraud shading: each quad drawn as two triangles whose colours blend between its corners'
         (``colors``: (rows, cols, 4) at the grid points), so the light varies within a facet instead
-        of stepping from one facet to the next."""
+        of stepping from one facet to the next. ``floor``: the grid points on valley floors, whose
+        diagonals the split follows (``splits_along_1_3``)."""
         self._iy, self._ix = corner_ids(len(yd), len(xd))  # the grid point at each quad's corner
         self._corner_colors = np.asarray(colors, float)[self._iy, self._ix]  # (4 n, 4)
-        along_1_3 = splits_along_1_3(self._corners[2].reshape(-1, 4))
+        on_floor = None if floor is None else np.asarray(floor, bool)[self._iy, self._ix].reshape(-1, 4)
+        along_1_3 = splits_along_1_3(self._corners[2].reshape(-1, 4), on_floor)
         self._splits = np.where(along_1_3[:, None, None], TRIANGLES_1_3, TRIANGLES)  # (n, 2, 3)
         # The mesh's triangles by their grid points, and which triangle lies across each edge: the
         # raster kernel smooths only the edges of the outline on screen.
@@ -938,7 +940,7 @@ class Painter:
                                                 dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
         self.surface = FastSurface.adopt(_surface(ax, MX, MY, zd, colors[-1]))
         if style.shading == "smooth":
-            self.surface.smooth(xd, yd, colors[-1])
+            self.surface.smooth(xd, yd, colors[-1], moved)
         self.morph = None
         self._zrange = None  # the z axis's extent and ticks: the surface's own, unless set below
         if len(zds) > 1:

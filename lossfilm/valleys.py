@@ -29,19 +29,26 @@ def corner_ids(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([r, r, r + 1, r + 1], 1).ravel(), np.stack([c, c + 1, c + 1, c], 1).ravel()
 
 
-def splits_along_1_3(z: np.ndarray) -> np.ndarray:
+def splits_along_1_3(z: np.ndarray, floor: np.ndarray | None = None) -> np.ndarray:
     """For quads' corner heights (n, 4): True where a quad is split along its diagonal 1-3.
 
     Each quad is split along the diagonal whose ends are closest in height, so that a valley or ridge
     running diagonally across the grid is followed by the triangles' edges instead of being cut across
     by them into a row of teeth; on a tie (a trench crossing a quad corner to corner, its walls alike),
-    along the lower pair: the valley's floor."""
+    along the lower pair: the valley's floor. ``floor`` (n, 4), the corners moved onto a valley's floor
+    (``valley_snapped``): a diagonal with both ends on a floor and the other without is the valley's
+    own, whatever the heights say (its floor rises along it, while the walls' points across it may
+    happen to match: the split then cut the floor, a notch in its silhouette)."""
     finite = z[np.isfinite(z)]
     span = float(np.ptp(finite)) if finite.size else 1.0
     z = np.nan_to_num(z, posinf=0.0, neginf=0.0)  # a quad with a hole is not drawn: either split
     d02, d13 = np.abs(z[:, 0] - z[:, 2]), np.abs(z[:, 1] - z[:, 3])
     tie = np.abs(d13 - d02) <= 1e-9 * span
-    return np.where(tie, z[:, 1] + z[:, 3] < z[:, 0] + z[:, 2], d13 < d02)
+    split = np.where(tie, z[:, 1] + z[:, 3] < z[:, 0] + z[:, 2], d13 < d02)
+    if floor is not None:
+        on02, on13 = floor[:, 0] & floor[:, 2], floor[:, 1] & floor[:, 3]
+        split = np.where(on02 & ~on13, False, np.where(on13 & ~on02, True, split))
+    return split
 
 
 def _owners(t: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -99,7 +106,7 @@ def valley_snapped(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, ri: np.ndarray
     moved = np.zeros(Z.shape, bool)
     if min(z.shape) < 3:
         return X, Y, Z, moved
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         loss = np.power(10.0, z) if log else np.asarray(z, np.float64)
         found = []
         for axis, lines, cells in ((1, ri, ci), (0, ci, ri)):
@@ -137,14 +144,14 @@ def valley_snapped(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, ri: np.ndarray
 def drawn_heights(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, moved: np.ndarray, xd: np.ndarray, yd: np.ndarray,
                   xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """The drawn surface (the grid X, Y, Z: the product of ``xd`` and ``yd`` with the points ``moved``
-    within their cells, each quad split as ``splits_along_1_3`` splits it) sampled at the grid points of
+    within their cells, each quad split as ``splits_along_1_3`` splits it, ``moved`` its floor) sampled at the grid points of
     axes ``xs`` and ``ys``: (len(ys), len(xs))."""
     rows, cols = Z.shape
     px, py = (a.ravel() for a in np.meshgrid(xs, ys))
     r0 = np.clip(np.searchsorted(yd, py, side="right") - 1, 0, rows - 2)
     c0 = np.clip(np.searchsorted(xd, px, side="right") - 1, 0, cols - 2)
     iy, ix = (a.reshape(-1, 4) for a in corner_ids(rows, cols))
-    corners = np.where(splits_along_1_3(Z[iy, ix])[:, None, None], TRIANGLES_1_3, TRIANGLES)  # (n, 2, 3)
+    corners = np.where(splits_along_1_3(Z[iy, ix], moved[iy, ix])[:, None, None], TRIANGLES_1_3, TRIANGLES)  # (n, 2, 3)
     # A point lies in its own quad of the lattice unless a corner moved nearby: then in a neighbour.
     bent = moved[:-1, :-1] | moved[:-1, 1:] | moved[1:, :-1] | moved[1:, 1:]
     near = np.pad(bent, 1)
