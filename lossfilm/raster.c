@@ -227,21 +227,21 @@ static inline int under(const double *b, const double *d, double t, const double
     return zz < h - tol;
 }
 
-/* The crossings of a ray (from b along d) with the grid lines lines[j], j = j0 .. j1 (increasing
- * positions), at distances in [ta, tb], in increasing distance: next() gives one at a time, INFINITY
- * after the last. */
+/* The crossings of a ray (from b along d) with the grid lines lines[0 .. n - 1] (increasing positions)
+ * at distances from ta on, in increasing distance: crossings_peek gives the next one (INFINITY past
+ * tb or after the last), and c->j += c->step moves past it. */
 typedef struct { const double *lines; double b, d; long j, step, end; } crossings;
 
-static void crossings_init(crossings *c, const double *lines, long j0, long j1, double b, double d, double ta)
+static void crossings_init(crossings *c, const double *lines, long n, double b, double d, double ta)
 {
     c->lines = lines, c->b = b, c->d = d;
-    c->j = d > 0 ? j0 : j1, c->step = d > 0 ? 1 : -1, c->end = d > 0 ? j1 + 1 : j0 - 1;
+    c->j = d > 0 ? 0 : n - 1, c->step = d > 0 ? 1 : -1, c->end = d > 0 ? n : -1;
     if (d == 0 || d != d) {  /* parallel to the lines (numpy's t is +-inf or NaN, never in range), or NaN */
         c->j = c->end;
         return;
     }
     /* The first line in the ray's direction at distance >= ta: (lines[j] - b) / d grows along it. */
-    long lo = 0, hi = j1 - j0 + 1;  /* steps from the first line */
+    long lo = 0, hi = n;  /* steps from the first line */
     while (lo < hi) {
         long mid = (lo + hi) / 2;
         if ((lines[c->j + c->step * mid] - b) / d >= ta)
@@ -260,16 +260,15 @@ static double crossings_peek(const crossings *c, double tb)
     return t <= tb ? t : INFINITY;
 }
 
-/* Whether a sample of the ray under the surface lies in [ta, tb]: ta, tb, the crossings of the lines
- * jx0..jx1 and iy0..iy1 between them. */
-static int stretch_under(const double *b, const double *d, double ta, double tb, long jx0, long jx1, long iy0,
-                         long iy1, const double *lines_x, const double *lines_y, const double *aspect,
-                         const double *lo, const double *span, long nx, const double *xs, long ny, const double *ys,
-                         const double *z, double tol, long *at)
+/* Whether a sample of the ray under the surface lies in [ta, tb]: ta, tb and the crossings of the grid's
+ * lines between them. */
+static int stretch_under(const double *b, const double *d, double ta, double tb, const double *lines_x,
+                         const double *lines_y, const double *aspect, const double *lo, const double *span, long nx,
+                         const double *xs, long ny, const double *ys, const double *z, double tol, long *at)
 {
     crossings cx, cy;
-    crossings_init(&cx, lines_x, jx0, jx1, b[0], d[0], ta);
-    crossings_init(&cy, lines_y, iy0, iy1, b[1], d[1], ta);
+    crossings_init(&cx, lines_x, nx, b[0], d[0], ta);
+    crossings_init(&cy, lines_y, ny, b[1], d[1], ta);
     if (under(b, d, ta, aspect, lo, span, nx, xs, ny, ys, z, tol, at))
         return 1;
     for (;;) {
@@ -316,8 +315,8 @@ void hidden(long n, const double *box, const double *towards, double start, doub
         double up = ((aspect[2] < roof ? aspect[2] : roof) - b[2]) / d[2];
         t1 = d[2] > 0 ? nmin(t1, up) : (b[2] <= aspect[2] ? t1 : -INFINITY);
         long at[2] = {nx / 2, ny / 2};
-        out[p] = t0 <= t1 && stretch_under(b, d, t0, t1, 0, nx - 1, 0, ny - 1, lines_x, lines_y, aspect, lo, span,
-                                           nx, xs, ny, ys, z, tol, at);
+        out[p] = t0 <= t1 && stretch_under(b, d, t0, t1, lines_x, lines_y, aspect, lo, span, nx, xs, ny, ys, z,
+                                           tol, at);
     }
 }
 

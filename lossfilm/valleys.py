@@ -144,8 +144,8 @@ def valley_snapped(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, ri: np.ndarray
 def drawn_heights(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, moved: np.ndarray, xd: np.ndarray, yd: np.ndarray,
                   xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """The drawn surface (the grid X, Y, Z: the product of ``xd`` and ``yd`` with the points ``moved``
-    within their cells, each quad split as ``splits_along_1_3`` splits it, ``moved`` its floor) sampled at the grid points of
-    axes ``xs`` and ``ys``: (len(ys), len(xs))."""
+    within their cells, each quad split as ``splits_along_1_3`` splits it, ``moved`` its floor) sampled
+    at the grid points of axes ``xs`` and ``ys``: (len(ys), len(xs))."""
     rows, cols = Z.shape
     px, py = (a.ravel() for a in np.meshgrid(xs, ys))
     r0 = np.clip(np.searchsorted(yd, py, side="right") - 1, 0, rows - 2)
