@@ -96,15 +96,18 @@ class LocalProcesses(_Executor):
         self.workers = workers
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # The server imports the painter once; every worker forks from it with it loaded.
-            _importable_by_the_fork_server()
-            context.set_forkserver_preload(["lossfilm.segments", "lossfilm.paint"])
+        restore = _preloading_fork_server(context) if method == "forkserver" else (lambda: None)
         # Starting the fork server and its workers blocks for a while: done on a thread, so that the
         # caller loads its scenes and numbers meanwhile; the first task waits for it.
         self._made: list = []
-        self._maker = threading.Thread(target=lambda: self._made.append(context.Pool(workers, initializer=_worker_init)),
-                                       name="lossfilm-pool-start", daemon=True)
+
+        def make():
+            try:
+                self._made.append(context.Pool(workers, initializer=_worker_init))
+            finally:  # the server has read both by now: the caller's process is left as it was
+                restore()
+
+        self._maker = threading.Thread(target=make, name="lossfilm-pool-start", daemon=True)
         self._maker.start()
 
     @property
@@ -261,15 +264,34 @@ def _quiet_unraisable(args) -> None:
     sys.__unraisablehook__(args)
 
 
-def _importable_by_the_fork_server() -> None:
-    """Put lossfilm's folder on PYTHONPATH for the fork server, a fresh ``python -c``: Python 3.11's
-    server ignores the sys.path it is handed, so from any folder but the checkout its preload failed
-    silently and each worker imported matplotlib and the painter itself (0.5 s of CPU per worker, on
-    the cores the scene's own loading needs; renders 3 % slower)."""
+def _preloading_fork_server(context) -> Callable[[], None]:
+    """Have the fork server (when this pool starts it) import the painter once for every worker, and
+    return what puts the caller's process back as it was: the server's preload list and PYTHONPATH are
+    process-wide, and a library user's later processes (their own fork server's ``'__main__'``, their
+    own children's PYTHONPATH) must not inherit ours.
+
+    lossfilm's folder goes on PYTHONPATH for the server, a fresh ``python -c``: Python 3.11's server
+    ignores the sys.path it is handed, so from any folder but the checkout its preload failed silently
+    and each worker imported matplotlib and the painter itself (0.5 s of CPU per worker, on the cores
+    the scene's own loading needs; renders 3 % slower)."""
+    from multiprocessing import forkserver
+
+    preload = list(getattr(forkserver._forkserver, "_preload_modules", ["__main__"]))
+    pythonpath = os.environ.get("PYTHONPATH")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [p for p in (pythonpath or "").split(os.pathsep) if p]
     if root not in paths:
         os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
+    context.set_forkserver_preload(["lossfilm.segments", "lossfilm.paint"])
+
+    def restore() -> None:
+        context.set_forkserver_preload(preload)
+        if pythonpath is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = pythonpath
+
+    return restore
 
 
 def _worker_init() -> None:

@@ -9,13 +9,15 @@ DELAY = 0.005  # seconds: the hook has long returned by then
 
 
 def deliver_again(signum: int) -> None:
-    """Run ``signum``'s handler again once the hook that calls this has returned. Raised at once, the
-    signal's handler would run inside the hook itself, and its exception unwind the hook instead:
-    Python prints "Exception ignored in sys.unraisablehook" and carries on. A timer's SIGALRM calls it
-    in whatever code runs next; should that be another finaliser, its hook arms the timer again."""
-    handler = signal.getsignal(signum)
-    if not callable(handler) or threading.current_thread() is not threading.main_thread():
+    """Send ``signum`` again once the hook that calls this has returned. Raised at once, the signal's
+    handler would run inside the hook itself, and its exception unwind the hook instead: Python prints
+    "Exception ignored in sys.unraisablehook" and carries on. A timer thread raises it a moment later;
+    Python runs the handler on the main thread, in whatever code runs next (should that be another
+    finaliser, its hook sends it again). No process-wide timer or handler (SIGALRM, ITIMER_REAL) is
+    taken from the program. Where no thread can start (the interpreter is shutting down), at once."""
+    timer = threading.Timer(DELAY, signal.raise_signal, (signum,))
+    timer.daemon = True
+    try:
+        timer.start()
+    except RuntimeError:
         signal.raise_signal(signum)
-        return
-    signal.signal(signal.SIGALRM, lambda _alarm, frame: handler(signum, frame))
-    signal.setitimer(signal.ITIMER_REAL, DELAY)
