@@ -28,8 +28,8 @@ def main() -> None:
     a = p.parse_args()
     from distributed import Client, LocalCluster
 
-    from lossfilm.executor import DaskCluster
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm._plumbing.executor import DaskCluster
+    from lossfilm.scene.loader import load_scenes
     from lossfilm.studio import landscape_for, render
 
     import dataclasses
@@ -37,9 +37,9 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from lossfilm.compute import pca_directions, train
-    from lossfilm.evaluate import PlaneJob, plane_rows
-    from lossfilm.executor import split
+    from lossfilm.compute.build import pca_directions, train
+    from lossfilm.compute.evaluate import PlaneJob, plane_rows
+    from lossfilm._plumbing.executor import split
     from lossfilm.studio import render_many
 
     scene = load_scenes(ROOT / "scenes" / "article.py")[0]

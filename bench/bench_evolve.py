@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 def _timed_compute(scene):
     """(seconds of the surface stage, seconds of the whole compute, landscape)."""
-    from lossfilm.compute import compute
+    from lossfilm.compute.build import compute
 
     marks = {}
 
@@ -41,7 +41,7 @@ def _timed_compute(scene):
 
 
 def _paint_ms(land, scene, frames: int) -> float:
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
     from lossfilm.settings import QUALITIES, Look
 
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--frames", type=int, default=60)
     args = parser.parse_args()
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
 
     evolving = load_scenes(ROOT / "scenes" / "spirals_evolving.py")[0]
     still = dataclasses.replace(evolving, evolve=None)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _landscape():
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
     from lossfilm.studio import landscape_for
 
     scene = load_scenes(ROOT / "scenes" / "article.py")[0]
@@ -69,9 +69,10 @@ def naive(frames: int, size: int, out: str) -> None:
 
 
 def ours(frames: int, size: int, out: str) -> None:
-    from lossfilm.encode import MP4Writer
+    from lossfilm.output.encode import MP4Writer
     from lossfilm.settings import QUALITIES
-    from lossfilm.paint import Look, Painter
+    from lossfilm.settings import Look
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
 
     scene, land = _landscape()

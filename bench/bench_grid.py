@@ -24,11 +24,11 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lossfilm import losses  # noqa: E402
-from lossfilm.compute import build_model  # noqa: E402
-from lossfilm.executor import tune_process  # noqa: E402
-from lossfilm.evaluate import Evaluator  # noqa: E402
-from lossfilm.scene_loader import load_scenes  # noqa: E402
+from lossfilm.scene import losses  # noqa: E402
+from lossfilm.compute.build import build_model  # noqa: E402
+from lossfilm._plumbing.executor import tune_process  # noqa: E402
+from lossfilm.compute.evaluate import Evaluator  # noqa: E402
+from lossfilm.scene.loader import load_scenes  # noqa: E402
 
 
 def articles_loop(model, x, y, grid, points):

@@ -25,11 +25,11 @@ def main() -> None:
     import torch
     from torch.func import functional_call, grad
 
-    from lossfilm import losses
-    from lossfilm.compute import build_model, evaluation_data
-    from lossfilm.evaluate import ParamSpace
-    from lossfilm.hessian import loss_terms, top_directions
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene import losses
+    from lossfilm.compute.build import build_model, evaluation_data
+    from lossfilm.compute.evaluate import ParamSpace
+    from lossfilm.compute.hessian import loss_terms, top_directions
+    from lossfilm.scene.loader import load_scenes
 
     torch.set_num_threads(1)
     scene = load_scenes(ROOT / "scenes" / "hessian_cnn.py")[0]

@@ -26,12 +26,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lossfilm import losses, native  # noqa: E402
-from lossfilm.compute import fit_grid, pca_directions, project, train  # noqa: E402
-from lossfilm.executor import tune_process  # noqa: E402
-from lossfilm.evaluate import Evaluator, ParamSpace  # noqa: E402
+from lossfilm.scene import losses
+from lossfilm.compute import native  # noqa: E402
+from lossfilm.compute.build import fit_grid, pca_directions, project, train  # noqa: E402
+from lossfilm._plumbing.executor import tune_process  # noqa: E402
+from lossfilm.compute.evaluate import Evaluator, ParamSpace  # noqa: E402
 from lossfilm.landscape import Trace  # noqa: E402
-from lossfilm.scene_loader import load_scenes  # noqa: E402
+from lossfilm.scene.loader import load_scenes  # noqa: E402
 
 
 def matmul_gflops(repeat: int = 5) -> float:

@@ -27,7 +27,7 @@ CACHE = Path(tempfile.gettempdir()) / "lossfilm-bench-cache"
 
 
 def _scene():
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
 
     return load_scenes(ROOT / "scenes" / "article.py")[0]
 
@@ -37,9 +37,10 @@ def child_floor(frames: int, size: int, quality: str = "square") -> dict:
     ``size`` x ``size`` with medium's encoder, or (``quality`` a preset's name) at that preset."""
     import numpy as np
 
-    from lossfilm.encode import MP4Writer
+    from lossfilm.output.encode import MP4Writer
     from lossfilm.settings import QUALITIES
-    from lossfilm.paint import Look, Painter
+    from lossfilm.settings import Look
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
     from lossfilm.studio import landscape_for
 
@@ -72,7 +73,7 @@ def child_render(frames: int, size: int, jobs: int, quality: str = "square") -> 
     """As render.py does it: the workers start first and boot while the scene (and torch) loads. The
     render is timed from when they are up (``boot``: how long that took after the scene was loaded;
     render.py hides it behind the scene's load, bench_warm.py counts it in a warm render's fixed cost)."""
-    from lossfilm.executor import local
+    from lossfilm._plumbing.executor import local
 
     pool = local(jobs) if jobs > 1 else None
     from lossfilm.studio import render

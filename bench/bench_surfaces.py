@@ -77,8 +77,8 @@ def compute_only() -> dict:
     import torch
 
     from lossfilm import Run, Scene, surfaces
-    from lossfilm.descent import landscape
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.compute.descent import landscape
+    from lossfilm.scene.loader import load_scenes
 
     torch.set_num_threads(1)
     scene = load_scenes(ROOT / "scenes" / "rosenbrock_race.py")[0]
@@ -107,7 +107,7 @@ def main() -> None:
     times: dict[str, list] = {"baseline": [], "ours": [], "ours_2d": []}
     with tempfile.TemporaryDirectory() as d:
         flat = Path(d) / "rosenbrock_2d.py"
-        flat.write_text("import dataclasses\nfrom lossfilm.scene_loader import load_scenes\n"
+        flat.write_text("import dataclasses\nfrom lossfilm.scene.loader import load_scenes\n"
                         f"_race = load_scenes(r'{ROOT / 'scenes' / 'rosenbrock_race.py'}')[0]\n"
                         "scene = dataclasses.replace(_race, style=dataclasses.replace(_race.style, view='2d'))\n")
         for r in range(args.repeat):

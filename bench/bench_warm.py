@@ -32,8 +32,8 @@ def naive_child(out: str) -> None:
     from bench_film import naive_animation
     from matplotlib.animation import FFMpegWriter
 
-    from lossfilm import cache
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.compute import cache
+    from lossfilm.scene.loader import load_scenes
 
     land = cache.load(cache.path_for(load_scenes(ROOT / "scenes" / "article.py")[0], CACHE))
     anim = naive_animation(land, 120, 1280, 720)

@@ -4,9 +4,13 @@ scene -> compute -> plan -> paint -> encode; see DESIGN.md. Scene files import t
 """
 import importlib
 
-from .compare import Compare
-from .scene import (Camera, CustomPlane, Data, Evolve, Grid, HessianPlane, Interpolation, ModelsPlane, Move, PCAPlane,
-                    Plane, RandomPlane, Run, Scene, Style, WeightsPlane)
+from .scene.compare import Compare
+from .scene.view import Camera, Move, Style
+from .scene.planes import (CustomPlane, Grid, HessianPlane, Interpolation, ModelsPlane, PCAPlane, Plane, RandomPlane,
+                           WeightsPlane)
+from .scene.data import Data
+from .scene.scene import Evolve, Scene
+from .scene.runs import Run
 from .trajectory import Trajectory, record
 
 __all__ = ["Camera", "Compare", "CustomPlane", "Data", "Evolve", "Grid", "HessianPlane", "Interpolation", "ModelsPlane", "Move", "PCAPlane", "Plane",

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from .errors import BadInput, RenderError, SceneError, one_line
-from .redeliver import deliver_again
+from ._plumbing.redeliver import deliver_again
 
 # The article's scene: beside the package in a checkout, inside it when installed (pip install .).
 _HERE = Path(__file__).resolve().parent
@@ -31,8 +31,8 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     # Only torch-free modules here: bad options and --help are answered before torch is imported.
-    from .formats import FORMATS
-    from .settings import DEVICES, HTML_JS, QUALITIES, Options
+    from .output.formats import FORMATS
+    from .settings import DEVICES, QUALITIES, Options
 
     d = Options()
 
@@ -45,10 +45,10 @@ def parser() -> argparse.ArgumentParser:
                    help=f"output formats, any of: {' '.join(FORMATS)} (default: {' '.join(d.formats)})")
     p.add_argument("--max-mb", type=_positive_float, default=d.max_mb, metavar="N",
                    help=f"keep the GIF under N MB by lowering fps, then width, then colours (default: {d.max_mb:g})")
-    p.add_argument("--html-js", default=d.html_js, choices=list(HTML_JS),
-                   help="how the html page gets plotly.js: inline (one self-contained file, works offline; "
-                        "the default), cdn (a small page that loads it from plotly's CDN) or directory "
-                        "(plotly.min.js written beside the page)")
+    for fmt in FORMATS.values():  # each format's own options, from its row of the table
+        for option in fmt.options:
+            p.add_argument(option.flag(fmt), dest=f"option:{fmt.name}.{option.name}", choices=list(option.choices),
+                           help=f"{fmt.name}: {option.help} (default: {option.default})")
     p.add_argument("--poster-at", type=_non_negative_float, metavar="SECONDS",
                    help="the moment the poster PNG shows (default: the last frame)")
     p.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (overrides the preset)")
@@ -191,8 +191,9 @@ def _flush_open_files() -> None:
     import gc
     import io
 
+    kinds = (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom)
     for obj in gc.get_objects():
-        if isinstance(obj, (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom)):
+        if issubclass(type(obj), kinds):  # the real type: isinstance would ask lazy objects for __class__
             try:
                 if not obj.closed:
                     obj.flush()
@@ -240,6 +241,16 @@ def main(argv: list[str] | None = None) -> int:
             sys.unraisablehook = previous[3]
 
 
+def _format_options(args) -> dict[str, dict[str, str]]:
+    """The format options given on the command line, {format: {option: value}}."""
+    given: dict[str, dict[str, str]] = {}
+    for dest, value in vars(args).items():
+        if dest.startswith("option:") and value is not None:
+            fmt, _, name = dest[len("option:"):].partition(".")
+            given.setdefault(fmt, {})[name] = value
+    return given
+
+
 def _main(argv: list[str] | None) -> int:
     from .settings import Options
 
@@ -247,18 +258,18 @@ def _main(argv: list[str] | None) -> int:
     options = Options(quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                       duration=args.duration, size=args.size, max_mb=args.max_mb, poster_at=args.poster_at,
                       device=args.device, use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                      html_js=args.html_js).check()
-    from .executor import default_jobs, local, tune_process
-    from .scene_loader import load_scenes
+                      format_options=_format_options(args)).check()
+    from ._plumbing.executor import default_jobs, local, tune_process
+    from .scene.loader import load_scenes
     from .studio import check_output_dir
 
     tune_process()  # this process is ours: the allocator may be tuned for the evaluator
-    from .dynamo_stub import defer
+    from ._plumbing.dynamo_stub import defer
 
     defer()  # and torch.optim need not import the compiler (1.1 s) unless a scene compiles
     files = args.scenes or [str(DEFAULT_SCENE)]
     if args.scheduler:
-        from .executor import DaskCluster
+        from ._plumbing.executor import DaskCluster
 
         pool = DaskCluster(args.scheduler)
         workers = args.jobs or pool.workers

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scene import Data
+from .scene.data import Data
 
 
 def train_test_split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

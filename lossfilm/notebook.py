@@ -9,7 +9,7 @@ import base64
 import html
 from pathlib import Path
 
-from .formats import FORMATS
+from .output.formats import FORMATS
 
 
 def _shown() -> dict[str, object]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .landscape import Landscape
-from .scene import Camera, Style
+from .scene.view import Camera, Style
 
 # The paths grow over this share of the clip; the rest holds the finished picture while the camera turns.
 GROW_SHARE = 0.85
@@ -157,7 +157,7 @@ def loss_label(scene) -> str:
         return scene.style.loss_label
     if scene.surface is not None:
         return "f(x, y)"
-    from .losses import display_name
+    from .scene.losses import display_name
 
     name = HUMAN_LOSSES.get(scene.loss, None) if isinstance(scene.loss, str) else None
     name = name or display_name(scene.loss)

@@ -11,10 +11,10 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .errors import BadInput, SceneError
-from .scene import DEVICES
+from .scene.scene import DEVICES
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,6 @@ GIF_BUDGET_MB = 2.0
 # A film longer than this many frames is refused before any work: 10 minutes at 60 fps.
 MAX_FRAMES = 36_000
 DEFAULT_FORMATS = ("mp4", "gif")
-HTML_JS = ("inline", "cdn", "directory")  # the html page's plotly.js: in the page, from plotly's CDN, beside it
 
 
 @dataclass(frozen=True)
@@ -97,11 +96,13 @@ class Options:
     use_cache: bool = True
     cache_dir: Path | str = "media/cache"
     progress: bool = False
-    html_js: str = "inline"  # how the html page gets plotly.js: inline, cdn or directory
+    # Each format's own options, {format: {option: value}} (formats.Option); None: every default.
+    format_options: Mapping[str, Mapping[str, str]] | None = None
+    html_js: str | None = None  # the html format's "js" option, as render()'s html_js has always said
 
     def check(self) -> "Options":
         """The same options, checked and normalised (formats deduplicated, size as two ints)."""
-        from .formats import FORMATS, check_available
+        from .output.formats import FORMATS, check_available, check_options
 
         if self.quality not in QUALITIES:
             raise BadInput(f"quality: expected one of {', '.join(QUALITIES)}, got {self.quality!r}")
@@ -122,10 +123,15 @@ class Options:
             raise BadInput(f"duration: expected a positive number of seconds, got {self.duration!r}")
         if self.poster_at is not None and not (_real(self.poster_at) and 0 <= self.poster_at < math.inf):
             raise BadInput(f"poster-at: expected a number of seconds >= 0, got {self.poster_at!r}")
-        if self.html_js not in HTML_JS:
-            raise BadInput(f"html-js: expected one of {', '.join(HTML_JS)}, got {self.html_js!r}")
+        given = {k: dict(v) for k, v in (self.format_options or {}).items()}
+        if self.html_js is not None:
+            given.setdefault("html", {})["js"] = self.html_js
+        format_options: dict[str, dict[str, str]] = {}
+        for key, value in check_options(given):
+            fmt, _, name = key.partition(".")
+            format_options.setdefault(fmt, {})[name] = value
         size = check_size(self.size) if self.size is not None else None
-        return dataclasses.replace(self, formats=formats, size=size)
+        return dataclasses.replace(self, formats=formats, size=size, format_options=format_options, html_js=None)
 
     def resolve(self, scene) -> "Settings":
         """This scene's render settings; the options must have been checked."""
@@ -147,7 +153,9 @@ class Options:
         return Settings(name=scene.name, quality=self.quality, formats=tuple(self.formats), fps=fps, frames=frames,
                         poster=poster, look=Look(width, height, preset.surface_quads),
                         x264_preset=preset.x264_preset, x264_params=preset.x264_params, max_mb=self.max_mb, out=Path(self.out),
-                        html_js=self.html_js)
+                        format_options=tuple(sorted((f"{fmt}.{name}", value)
+                                                    for fmt, values in (self.format_options or {}).items()
+                                                    for name, value in values.items())))
 
 
 def _real(value) -> bool:
@@ -168,9 +176,16 @@ class Settings:
     x264_preset: str
     max_mb: float | None
     out: Path
-    html_js: str = "inline"
+    format_options: tuple[tuple[str, str], ...] = ()  # ("format.option", value) where not the default
     x264_params: str = ""
     encoder_threads: int = 0  # x264's threads (film.py sizes them with the painters); 0: ffmpeg's own choice
+
+    @property
+    def html_js(self) -> str:
+        """The html format's "js" option (settings.html_js before formats owned their options)."""
+        from .output.formats import FORMATS
+
+        return FORMATS["html"].option(self, "js")
 
     @property
     def size(self) -> tuple[int, int]:

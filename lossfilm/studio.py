@@ -15,16 +15,17 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import cache as landscape_cache
-from .encode import clean_stale_parts
+from .compute import cache as landscape_cache
+from .output.encode import clean_stale_parts
 from .errors import BadInput, RenderError
-from .executor import local
-from .film import Film, Segments
+from ._plumbing.executor import local
+from .output.film import Film, Segments
 from .landscape import Landscape
 from .plan import loss_label, plan, run_looks
-from .scene import SURFACE_STEPS, TUNE, TUNE_LRS, Scene
-from .segments import Picture
-from .compare import Compare
+from .scene.runs import SURFACE_STEPS, TUNE, TUNE_LRS
+from .scene.scene import Scene
+from .output.segments import Picture
+from .scene.compare import Compare
 from .settings import MIN_SIZE, Options, check_size  # noqa: F401 (check_size: part of the API)
 
 
@@ -117,7 +118,7 @@ def landscape_for(scene: Scene, use_cache: bool = True, cache_dir: Path | str = 
         found, path = landscape_cache.fetch(scene, Path(cache_dir))
         if found is not None:
             return found, "hit"
-    from .compute import compute  # torch is imported only when there is something to compute
+    from .compute.build import compute  # torch is imported only when there is something to compute
 
     landscape = compute(scene, progress, device, executor)
     if not use_cache:
@@ -135,20 +136,24 @@ def render(scene: Scene, quality: str = Options.quality, formats: Sequence[str] 
            use_cache: bool = Options.use_cache, cache_dir: Path | str = Options.cache_dir,
            progress: bool = Options.progress, size: tuple[int, int] | None = Options.size, jobs: int = Options.jobs,
            executor=None, max_mb: float | None = Options.max_mb, poster_at: float | None = Options.poster_at,
-           device: str | None = Options.device, html_js: str = Options.html_js) -> Result:
+           device: str | None = Options.device, html_js: str | None = Options.html_js,
+           format_options=Options.format_options) -> Result:
     """Render ``scene`` to ``out/<scene name>.<format>`` for each format and return what was made.
 
     ``size`` (width, height) overrides the quality preset's frame size. ``jobs`` > 1 paints contiguous
     frame ranges in that many worker processes, each encoding its own segment, then joins them;
-    ``executor`` (see lossfilm.executor) lends workers already started, e.g. to several renders.
+    ``executor`` (see lossfilm._plumbing.executor) lends workers already started, e.g. to several renders.
     ``max_mb`` keeps the GIF under that many megabytes (None: no limit); ``Result.notes`` says what gave.
     ``poster_at`` picks the poster PNG's moment in seconds (default: the last frame). ``device``
-    ('cpu', 'cuda' or 'auto') overrides the scene's choice of where the grid is evaluated. ``html_js``
-    says how the html page gets plotly.js: "inline" (offline, the default), "cdn" or "directory".
+    ('cpu', 'cuda' or 'auto') overrides the scene's choice of where the grid is evaluated.
+    ``format_options`` gives formats their own options, ``{"html": {"js": "cdn"}}`` (each format's row
+    in lossfilm.output.formats lists them; the command line's ``--html-js`` is the same); ``html_js``
+    is kept as a shorthand for the html page's plotly.js: "inline" (offline, the default), "cdn" or
+    "directory".
     """
     options = Options(quality=quality, formats=formats, out=out, fps=fps, duration=duration, size=size,
                       jobs=jobs, max_mb=max_mb, poster_at=poster_at, device=device, use_cache=use_cache,
-                      cache_dir=cache_dir, progress=progress, html_js=html_js).check()
+                      cache_dir=cache_dir, progress=progress, html_js=html_js, format_options=format_options).check()
     settings = options.resolve(scene)
     preflight(scene, options)
     remote = getattr(executor, "remote", False)
@@ -239,7 +244,7 @@ def preflight(scene: Scene, options: Options) -> None:
     key covers the code), so a cache hit builds no model. A comparison: every panel, and a frame that
     holds them."""
     if isinstance(scene, Compare):
-        from .compare import panel_geometry
+        from .scene.compare import panel_geometry
 
         look = options.resolve(scene).look
         panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE)
@@ -248,7 +253,7 @@ def preflight(scene: Scene, options: Options) -> None:
         return
     if options.use_cache and landscape_cache.path_for(scene, options.cache_dir).exists():
         return
-    from .compute import preflight as check_parts
+    from .compute.build import preflight as check_parts
 
     check_parts(scene)
 
@@ -304,16 +309,16 @@ def _view(scene: Scene, landscape: Landscape, settings, style=None) -> tuple[Pic
         facts["surface_steps"] = [trace.step_at(int(k)) for k in landscape.surface_steps]
         short = f"surface at {len(landscape.surface_steps)} moments of training"
         style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {short}" if style.subtitle else short)
-    return (Picture(landscape, frame_plan, style, settings), notes + off_the_map(landscape, labels),
+    return (Picture(landscape, frame_plan, style, settings, name=scene.name), notes + off_the_map(landscape, labels),
             runs_report(landscape, labels), facts)
 
 
 def _compare_picture(compare: Compare, settings, options: Options, executor, bar, job: "_Render"):
     """A comparison's picture: every panel's numbers (each cached as its own scene), seen with the
     shared z range when asked, at the panel's size."""
-    from .compare import panel_geometry
-    from .paint import z_extent
-    from .segments import PanelsPicture
+    from .scene.compare import panel_geometry
+    from .paint.colors import z_extent
+    from .output.segments import PanelsPicture
 
     look = settings.look
     geometry = panel_geometry(compare, look.width, look.height, look.dpi, MIN_SIZE)
@@ -333,12 +338,12 @@ def _compare_picture(compare: Compare, settings, options: Options, executor, bar
     pictures, notes, panels = [], [], []
     for scene, (landscape, cache), style, caption in zip(compare.scenes, found, styles, compare.captions):
         picture, panel_notes, runs, facts = _view(scene, landscape, panel_settings, style)
-        pictures.append(picture)
+        pictures.append(dataclasses.replace(picture, caption=caption))
         notes += [f"panel {scene.name!r}: {note}" for note in panel_notes]
         job.runs += [{"scene": scene.name, **run} for run in runs]
         panels.append({"scene": scene.name, "caption": caption, "cache": cache, **facts})
     job.facts = {"panels": panels, **({"z_range": list(z_range)} if z_range else {})}
-    picture = PanelsPicture(pictures, compare.captions, geometry, settings, tuple(s.name for s in compare.scenes))
+    picture = PanelsPicture(pictures, compare.captions, geometry, settings)
     return picture, notes
 
 
@@ -403,8 +408,8 @@ class _Failed:
 def render_files(paths: Sequence[str | Path], jobs: int | None = None, **options) -> list[Result]:
     """Render every scene of every scene file (as ``render.py`` does) with one set of workers; the
     keyword options are ``render``'s. Returns one Result per scene, in order."""
-    from .executor import default_jobs
-    from .scene_loader import load_scenes
+    from ._plumbing.executor import default_jobs
+    from .scene.loader import load_scenes
 
     workers = jobs or default_jobs()
     checked = Options(jobs=workers, **options).check()  # bad options are told before any worker starts

@@ -23,7 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from .errors import SceneError
-from .files import write_npz
+from ._plumbing.files import write_npz
 
 
 class Rows:

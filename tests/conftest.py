@@ -8,7 +8,7 @@ sys.path.insert(0, str(ROOT))
 
 from typing import NamedTuple  # noqa: E402
 
-from lossfilm.scene_loader import load_scenes  # noqa: E402
+from lossfilm.scene.loader import load_scenes  # noqa: E402
 
 
 class Done(NamedTuple):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lossfilm import Compare, Grid, RandomPlane, Run, Scene, Style, datasets, models, surfaces
-from lossfilm.compare import panel_geometry
+from lossfilm.scene.compare import panel_geometry
 from lossfilm.errors import BadInput, SceneError
 from lossfilm.settings import MIN_SIZE, Look
 from lossfilm.studio import landscape_for, render
@@ -55,7 +55,7 @@ def test_each_panel_is_pixel_identical_to_its_scene_rendered_alone_at_the_panel_
 
 
 def test_a_shared_z_range_is_the_union_of_the_panels_ranges_and_heights_compare(tmp_path):
-    from lossfilm.paint import robust_range
+    from lossfilm.paint.colors import robust_range
 
     a, b = _surface_scenes()
     result = render(Compare([a, b]), formats=["npz"], size=SIZE, out=tmp_path, use_cache=False)
@@ -100,8 +100,8 @@ def test_each_panel_is_cached_as_its_own_scene(tmp_path):
 def test_a_grid_of_three_panels_in_every_format_and_with_workers(tmp_path):
     import meshio
 
-    from lossfilm.formats import FORMATS
-    from lossfilm.page import embedded_figure
+    from lossfilm.output.formats import FORMATS
+    from lossfilm.output.page import embedded_figure
 
     a, b = _surface_scenes()
     c = Scene(name="cmp_saddle", surface=surfaces.saddle(), start=(0.1, 1.0), runs=[Run("sgd", lr=0.05, steps=40)],

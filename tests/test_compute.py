@@ -7,9 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from lossfilm import Grid, losses
-from lossfilm.compute import build_model, compute, fit_axis, train
-from lossfilm.evaluate import Evaluator
+from lossfilm import Grid
+from lossfilm.scene import losses
+from lossfilm.compute.build import build_model, compute, fit_axis, train
+from lossfilm.compute.evaluate import Evaluator
 
 SUB = np.array([-2.0, -1.35, -0.6, -0.05, 0.0, 0.4, 1.1, 1.95])
 
@@ -70,7 +71,7 @@ def test_a_small_memory_bound_forces_chunking_and_gives_the_same_numbers(article
 
 
 def test_stacked_mlp_path_equals_vmap_over_functional_call():
-    from lossfilm.evaluate import stackable
+    from lossfilm.compute.evaluate import stackable
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 2), nn.ReLU(), nn.Linear(2, 4))

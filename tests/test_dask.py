@@ -96,9 +96,9 @@ def test_a_malformed_scheduler_address_is_one_line_of_bad_input(tmp_path):
 
 
 def test_a_worker_without_the_requirements_is_told_in_one_line(cluster, monkeypatch):
-    from lossfilm import shipping
+    from lossfilm._plumbing import shipping
     from lossfilm.errors import BadInput
-    from lossfilm.executor import DaskCluster
+    from lossfilm._plumbing.executor import DaskCluster
 
     _, client = cluster
     monkeypatch.setattr(shipping, "WORKER_NEEDS", shipping.WORKER_NEEDS + ("a_module_no_worker_has",))
@@ -158,7 +158,7 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path):
 
 
 def test_a_worker_lost_mid_render_is_replaced_and_the_film_completes(cluster, article, cache_dir, tmp_path):
-    from lossfilm.executor import DaskCluster
+    from lossfilm._plumbing.executor import DaskCluster
     from lossfilm.studio import render
 
     _, client = cluster
@@ -218,9 +218,9 @@ scene = Scene(name="own_model", data=datasets.moons(n=120, seed=0), model=Net,
 
 
 def test_the_grid_is_evaluated_as_cluster_tasks_and_equals_the_local_grid(cluster, tmp_path, monkeypatch):
-    from lossfilm.compute import compute
-    from lossfilm.executor import DaskCluster
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.compute.build import compute
+    from lossfilm._plumbing.executor import DaskCluster
+    from lossfilm.scene.loader import load_scenes
 
     _, client = cluster
     f = tmp_path / "own_model.py"
@@ -231,7 +231,7 @@ def test_the_grid_is_evaluated_as_cluster_tasks_and_equals_the_local_grid(cluste
     there = compute(scene, executor=DaskCluster(client))
 
     def jobs_seen():
-        from lossfilm import evaluate
+        from lossfilm.compute import evaluate
 
         return [key.split("-")[0] for key in evaluate._evaluators]
 
@@ -249,7 +249,7 @@ def test_several_scenes_in_one_command_all_render_on_the_cluster(cluster, cache_
     files = []
     for name in ("first", "second"):
         f = tmp_path / f"{name}.py"
-        f.write_text("import dataclasses\nfrom lossfilm.scene_loader import load_scenes\n"
+        f.write_text("import dataclasses\nfrom lossfilm.scene.loader import load_scenes\n"
                      f"_base = load_scenes(r'{ROOT / 'scenes' / 'article.py'}')[0]\n"
                      f"scene = dataclasses.replace(_base, name='{name}')\n")
         files.append(str(f))
@@ -264,24 +264,24 @@ def test_several_scenes_in_one_command_all_render_on_the_cluster(cluster, cache_
 
 
 def test_a_grid_quick_to_evaluate_here_is_not_sent_to_the_cluster(cluster, tmp_path):
-    from lossfilm.compute import compute
-    from lossfilm.executor import DaskCluster
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.compute.build import compute
+    from lossfilm._plumbing.executor import DaskCluster
+    from lossfilm.scene.loader import load_scenes
 
     _, client = cluster
-    client.run(lambda: __import__("lossfilm.evaluate").evaluate._evaluators.clear())
+    client.run(lambda: __import__("lossfilm.compute.evaluate").compute.evaluate._evaluators.clear())
     f = tmp_path / "own_model.py"
     f.write_text(SCENE_WITH_ITS_OWN_MODEL.replace('name="own_model"', 'name="quick"'))
     scene = load_scenes(f)[0]
     there = compute(scene, executor=DaskCluster(client))
-    assert sum(client.run(lambda: len(__import__("lossfilm.evaluate").evaluate._evaluators)).values()) == 0
+    assert sum(client.run(lambda: len(__import__("lossfilm.compute.evaluate").compute.evaluate._evaluators)).values()) == 0
     np.testing.assert_allclose(there.loss, compute(scene).loss, rtol=1e-6)
 
 
 def test_an_evolving_films_surfaces_are_cluster_tasks_and_equal_the_local_ones(cluster, tmp_path, monkeypatch):
-    from lossfilm.compute import compute
-    from lossfilm.executor import DaskCluster
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.compute.build import compute
+    from lossfilm._plumbing.executor import DaskCluster
+    from lossfilm.scene.loader import load_scenes
 
     _, client = cluster
     f = tmp_path / "own_model.py"
@@ -291,10 +291,10 @@ def test_an_evolving_films_surfaces_are_cluster_tasks_and_equal_the_local_ones(c
     here = compute(scene)
     monkeypatch.setattr(DaskCluster, "MIN_SECONDS", 0.0)
     executor = DaskCluster(client)  # ships lossfilm to the workers
-    client.run(lambda: __import__("lossfilm.evaluate").evaluate._evaluators.clear())
+    client.run(lambda: __import__("lossfilm.compute.evaluate").compute.evaluate._evaluators.clear())
     there = compute(scene, executor=executor)
     assert "evolving" in sum(client.run(lambda: [k.split("-")[0] for k in
-                                                  __import__("lossfilm.evaluate").evaluate._evaluators]).values(), [])
+                                                  __import__("lossfilm.compute.evaluate").compute.evaluate._evaluators]).values(), [])
     assert there.surfaces.shape == here.surfaces.shape == (4, 14, 14)
     np.testing.assert_allclose(there.surfaces, here.surfaces, rtol=1e-6)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lossfilm import Evolve, Grid, PCAPlane, RandomPlane, Run, Scene, Style, datasets, models
-from lossfilm.compute import compute
+from lossfilm.compute.build import compute
 from lossfilm.errors import SceneError
 from lossfilm.studio import landscape_for, render
 
@@ -46,7 +46,7 @@ def test_each_surface_passes_through_the_weights_of_its_moment_an_independent_ev
     model = scene.model().double()
     trace = land.traces[0]
     # The recorded path, from the same seeded training.
-    from lossfilm.compute import train
+    from lossfilm.compute.build import train
 
     thetas = torch.as_tensor(train(scene, scene.runs[0]).thetas, dtype=torch.float64)
 
@@ -67,7 +67,7 @@ def test_each_surface_passes_through_the_weights_of_its_moment_an_independent_ev
 def test_morph_frames_lie_between_their_two_surfaces_and_the_path_stays_on_them():
     from lossfilm.plan import plan
     from lossfilm.settings import Look
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
 
     land = compute(_scene())
     frames = 24
@@ -148,7 +148,8 @@ def test_every_epoch_is_the_default():
 
 
 def test_with_z_follows_each_moment_fills_the_box_and_the_z_axis_tells_its_own_range():
-    from lossfilm.paint import Painter, robust_range
+    from lossfilm.paint.painter import Painter
+    from lossfilm.paint.colors import robust_range
     from lossfilm.plan import plan
     from lossfilm.settings import Look
 
@@ -174,7 +175,7 @@ def test_with_z_follows_each_moment_fills_the_box_and_the_z_axis_tells_its_own_r
 
 
 def test_refitted_planes_are_each_moments_own_and_the_path_moves_between_its_projections():
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
     from lossfilm.settings import Look
 

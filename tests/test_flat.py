@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from lossfilm import Evolve, Grid, Interpolation, RandomPlane, Run, Scene, Style, datasets, models, surfaces
-from lossfilm.compute import compute
+from lossfilm.compute.build import compute
 from lossfilm.errors import SceneError
-from lossfilm.flat import FlatPainter
+from lossfilm.paint.flat import FlatPainter
 from lossfilm.plan import plan
 from lossfilm.settings import Look
 from lossfilm.studio import landscape_for, render

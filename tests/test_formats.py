@@ -7,7 +7,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from lossfilm.scene_loader import load_scenes
+from lossfilm.scene.loader import load_scenes
 from lossfilm.studio import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,8 @@ def test_api_renders_files_and_shows_results_inline(cache_dir, tmp_path):
 @pytest.fixture
 def painted(article, cache_dir):
     """The last frame of a 10-frame article film painted with the given style changes."""
-    from lossfilm.paint import Look, Painter
+    from lossfilm.settings import Look
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
     from lossfilm.studio import landscape_for
 
@@ -124,7 +125,8 @@ def test_overlays_switch_on_and_off(painted):
 
 
 def test_log_z_puts_heights_in_decades(article, cache_dir):
-    from lossfilm.paint import Look, Painter
+    from lossfilm.settings import Look
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
     from lossfilm.studio import landscape_for
 
@@ -155,7 +157,7 @@ def test_poster_at_a_chosen_time_is_that_frame_serial_or_parallel(article, cache
 def test_the_medium_presets_x264_options_reach_the_encoder(tmp_path):
     """-q medium encodes with veryfast + subme=1 (settings.QUALITIES): the options are in the file's own
     x264 header, and the film still decodes to its frames."""
-    from lossfilm.encode import MP4Writer
+    from lossfilm.output.encode import MP4Writer
     from lossfilm.settings import QUALITIES
 
     q = QUALITIES["medium"]
@@ -175,8 +177,9 @@ def test_the_medium_presets_x264_options_reach_the_encoder(tmp_path):
 def test_the_encoders_threads_share_the_cores_with_the_painters(monkeypatch, tmp_path):
     """x264's threads follow the thread budget: each painter keeps a core, the encoders share the rest
     (one thread each at the least), and the count reaches x264 (its header in the file says so)."""
-    from lossfilm import film, threads
-    from lossfilm.encode import MP4Writer
+    from lossfilm.output import film
+    from lossfilm._plumbing import threads
+    from lossfilm.output.encode import MP4Writer
 
     for cores, jobs, want in [(2, 2, 1), (2, 1, 1), (16, 4, 3), (16, 1, 15), (16, 16, 1), (1, 1, 1)]:
         monkeypatch.setattr(threads, "cores", lambda c=cores: c)
@@ -196,8 +199,8 @@ def test_the_mp4_is_bt709_and_says_so(tmp_path, ours):
     the painted colours; by our conversion and by ffmpeg's (without a C compiler) alike."""
     import subprocess
 
-    from lossfilm import raster
-    from lossfilm.encode import MP4Writer, ffmpeg_exe
+    from lossfilm.paint import raster
+    from lossfilm.output.encode import MP4Writer, ffmpeg_exe
 
     if ours and raster.load() is None:
         pytest.skip(f"no C kernel: {raster.status}")

@@ -5,10 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from lossfilm import HessianPlane, Run, Scene, datasets, losses
+from lossfilm import HessianPlane, Run, Scene, datasets
+from lossfilm.scene import losses
 from lossfilm.errors import SceneError
-from lossfilm.evaluate import ParamSpace
-from lossfilm.hessian import lanczos, top_directions
+from lossfilm.compute.evaluate import ParamSpace
+from lossfilm.compute.hessian import lanczos, top_directions
 
 
 def _mlp():

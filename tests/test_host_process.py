@@ -46,7 +46,7 @@ def test_a_pool_leaves_pythonpath_and_the_fork_servers_preload_as_they_were(tmp_
 import os, sys
 sys.path.insert(0, {str(ROOT)!r})
 from multiprocessing import forkserver
-from lossfilm.executor import LocalProcesses
+from lossfilm._plumbing.executor import LocalProcesses
 if __name__ == "__main__":
     before = (os.environ.get("PYTHONPATH"), list(forkserver._forkserver._preload_modules))
     with LocalProcesses(2) as pool:
@@ -96,7 +96,7 @@ def test_a_file_the_scene_left_open_keeps_what_was_written(tmp_path):
 def test_a_signal_delivered_again_takes_no_alarm_from_the_program():
     """The unraisable hooks send a SIGTERM again a moment later: the program's own SIGALRM handler and
     interval timer are left as they were."""
-    from lossfilm.redeliver import deliver_again
+    from lossfilm._plumbing.redeliver import deliver_again
 
     got = []
 

@@ -6,8 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from lossfilm import cbuild, losses, native
-from lossfilm.evaluate import Evaluator, ParamSpace
+from lossfilm._plumbing import cbuild
+from lossfilm.scene import losses
+from lossfilm.compute import native
+from lossfilm.compute.evaluate import Evaluator, ParamSpace
 
 needs_kernel = pytest.mark.skipif(native.load() is None, reason=f"no native kernel here: {native.status}")
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from lossfilm import Grid, PCAPlane, RandomPlane, Run, Scene, Trajectory, WeightsPlane, datasets, models, record
-from lossfilm.compute import build_model, compute, train
+from lossfilm.compute.build import build_model, compute, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,7 +88,7 @@ def test_a_callable_loss_surface_equals_a_per_point_loop():
     land = compute(scene)
     assert land.loss_name == "cross-entropy"
     trained = train(scene, scene.runs[0])
-    from lossfilm.evaluate import ParamSpace
+    from lossfilm.compute.evaluate import ParamSpace
 
     space = ParamSpace(trained.model)
     theta0, d1, d2, _ = scene.plane.basis(space, trained.thetas, 256)
@@ -142,7 +142,7 @@ def test_a_scheduler_decays_the_steps_and_lbfgs_runs():
 
 
 def test_a_custom_optimizer_class_defined_in_a_scene_file_races(tmp_path):
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
 
     scene = load_scenes(ROOT / "scenes" / "optimizer_zoo.py")[0]
     scene = dataclasses.replace(scene, runs=tuple(dataclasses.replace(r, epochs=1) for r in scene.runs))

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossfilm import cache
-from lossfilm.page import embedded_figure
-from lossfilm.scene_loader import load_scenes
+from lossfilm.compute import cache
+from lossfilm.output.page import embedded_figure
+from lossfilm.scene.loader import load_scenes
 from lossfilm.studio import render
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from lossfilm.paint import HeightField, _decimate, robust_range
+from lossfilm.paint.geometry import HeightField, _decimate
+from lossfilm.paint.colors import robust_range
 from lossfilm.plan import GROW_SHARE, camera_path, path_steps
-from lossfilm.scene import Camera
+from lossfilm.scene.view import Camera
 
 
 def test_camera_makes_one_orbit_that_loops():
@@ -60,7 +61,7 @@ def test_robust_range_clips_a_few_huge_values_only():
 
 
 def test_text_sprites_put_ink_where_asked():
-    from lossfilm.sprites import MonoLine, TextSprites
+    from lossfilm.paint.sprites import MonoLine, TextSprites
 
     frame = np.zeros((60, 200, 4), np.uint8)
     TextSprites(100).get("w1", "#ffffff", 10).paste(frame, 100, 30)
@@ -73,7 +74,7 @@ def test_text_sprites_put_ink_where_asked():
 
 
 def test_camera_moves_follow_their_keyframes_with_easing():
-    from lossfilm.scene import Move
+    from lossfilm.scene.view import Move
 
     cam = Camera(azimuth=0, elevation=30, zoom=1,
                  moves=(Move(2, turns=0.5), Move(1, elevation=60), Move(1, zoom=2, focus=True), Move(1)))
@@ -91,7 +92,7 @@ def test_camera_moves_follow_their_keyframes_with_easing():
 
 def test_camera_move_validation():
     from lossfilm.errors import SceneError
-    from lossfilm.scene import Move
+    from lossfilm.scene.view import Move
 
     with pytest.raises(SceneError, match="camera.moves.seconds"):
         Move(0)
@@ -105,9 +106,10 @@ def test_axis_names_never_cover_tick_labels_as_the_camera_turns(article_landscap
     """A long axis name seen at a steep angle used to sit on the middle tick label."""
     import dataclasses
 
-    from lossfilm.paint import Look, Painter
+    from lossfilm.settings import Look
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
-    from lossfilm.scene import Style
+    from lossfilm.scene.view import Style
 
     land = dataclasses.replace(article_landscape, axis_labels=("α (random direction 1)", "β (random direction 2)"))
     painter = Painter(land, plan(land, Camera(), 16), Style(), Look(854, 480, 30))
@@ -129,10 +131,10 @@ def test_z_tick_labels_never_print_over_one_another_seen_from_above(article_land
     """Seen from high above the z axis shortens until its ticks would print over one another and under
     its name: each tick is kept only clear of the ones kept and of the floor's labels, and the name
     clear of them all; from the usual height all of them show."""
-    from lossfilm.layout import overlaps
-    from lossfilm.paint import Painter
+    from lossfilm.paint.layout import overlaps
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
-    from lossfilm.scene import Camera, Style
+    from lossfilm.scene.view import Camera, Style
     from lossfilm.settings import Look
 
     painter = Painter(article_landscape, plan(article_landscape, Camera(elevation=elevation), 8), Style(),
@@ -166,9 +168,9 @@ def test_occlusion_agrees_with_a_z_buffer_of_the_drawn_surface(name, cache_dir):
 
     from zbuffer import hidden_by_surface, painted_depth
 
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
     from lossfilm.settings import Look
     from lossfilm.studio import landscape_for
 
@@ -200,9 +202,9 @@ def test_occlusion_agrees_with_a_z_buffer_of_the_drawn_surface(name, cache_dir):
 def test_smooth_shading_has_no_facet_steps(article_landscape):
     """Gouraud shading: across the lit surface the colour changes a little from pixel to pixel; flat facets
     are plateaus of one colour (most neighbours identical) that step at every facet edge."""
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
-    from lossfilm.scene import Camera, Style
+    from lossfilm.scene.view import Camera, Style
     from lossfilm.settings import Look
 
     steps = {}
@@ -227,7 +229,7 @@ def test_quads_split_along_a_diagonal_valley(sign):
     crossed quad's split on the valley floor), not cut across into teeth."""
     from matplotlib.figure import Figure
 
-    from lossfilm.paint import FastSurface, _surface
+    from lossfilm.paint.surface import FastSurface, _surface
 
     x = np.linspace(-1, 1, 9)
     X, Y = np.meshgrid(x, x)

@@ -5,8 +5,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from lossfilm.executor import split
-from lossfilm.paint import Look, Painter
+from lossfilm._plumbing.executor import split
+from lossfilm.settings import Look
+from lossfilm.paint.painter import Painter
 from lossfilm.plan import plan
 from lossfilm.studio import render
 
@@ -73,7 +74,7 @@ def test_several_scenes_are_in_flight_together(article, cache_dir, tmp_path):
     """render_many hands the next scene's segments to the workers before joining the previous one."""
     import dataclasses
 
-    from lossfilm.executor import Inline, Pending
+    from lossfilm._plumbing.executor import Inline, Pending
     from lossfilm.studio import render_many
 
     log = []

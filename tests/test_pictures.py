@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from lossfilm.plan import loss_label, plan
-from lossfilm.scene import Style
-from lossfilm.scene_loader import load_scenes
+from lossfilm.scene.view import Style
+from lossfilm.scene.loader import load_scenes
 from lossfilm.settings import Look
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def test_the_loss_has_a_human_name_by_default_and_can_be_renamed():
 @pytest.mark.parametrize("size", [(854, 480), (640, 360), (1080, 1080)])
 @pytest.mark.parametrize("name", ["optimizer_race", "article"])
 def test_a_long_z_axis_name_never_covers_the_text(cache_dir, size, name):
-    from lossfilm.layout import overlaps
+    from lossfilm.paint.layout import overlaps
 
     painter = _painter(cache_dir, name, size, frames=8,
                        style=dataclasses.replace(_scene(name).style, z_label="a long name for the z axis"))
@@ -44,7 +44,7 @@ def test_a_long_z_axis_name_never_covers_the_text(cache_dir, size, name):
 def test_both_ends_of_the_colour_map_stand_out_from_the_background(cmap, theme):
     import matplotlib
 
-    from lossfilm.paint import MIN_CONTRAST, THEMES, contrast, contrasting
+    from lossfilm.paint.colors import MIN_CONTRAST, THEMES, contrast, contrasting
 
     bg = THEMES[theme]["bg"]
     trimmed = contrasting(matplotlib.colormaps[cmap], bg)
@@ -52,7 +52,7 @@ def test_both_ends_of_the_colour_map_stand_out_from_the_background(cmap, theme):
 
 
 def test_a_run_that_leaves_the_map_is_noted_and_ends_in_its_own_marker(cache_dir):
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import run_looks
     from lossfilm.studio import landscape_for, off_the_map
 
@@ -71,8 +71,8 @@ def test_the_loss_inset_ignores_a_diverged_runs_astronomic_losses():
     import numpy as np
 
     from lossfilm.landscape import Landscape, Trace
-    from lossfilm.paint import Painter
-    from lossfilm.scene import Camera
+    from lossfilm.paint.painter import Painter
+    from lossfilm.scene.view import Camera
 
     a = np.linspace(-1, 1, 11)
     wild = Trace(np.array([0.0, 0.2, 0.4]), np.zeros(3), np.array([1.0, 5.0, 1.6e38]), np.zeros(0, np.int64), 2)
@@ -84,7 +84,7 @@ def test_the_loss_inset_ignores_a_diverged_runs_astronomic_losses():
 
 
 def _painter(cache_dir, name, size, frames=6, style=None):
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import run_looks
     from lossfilm.studio import landscape_for
 
@@ -101,7 +101,7 @@ SIZES = [(1280, 720), (1080, 1080), (1080, 1920), (640, 360)]
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("name", ["optimizer_race", "spirals_pca"])
 def test_no_text_meets_other_text_or_the_surface_at_any_frame(cache_dir, name, size):
-    from lossfilm.layout import overlaps
+    from lossfilm.paint.layout import overlaps
 
     painter = _painter(cache_dir, name, size)
     if size[1] >= size[0] * 0.77:  # square and tall frames keep the inset too (placed where it fits)
@@ -123,7 +123,7 @@ def test_no_text_meets_other_text_or_the_surface_at_any_frame(cache_dir, name, s
 
 @pytest.mark.parametrize("size", [(1280, 720), (1080, 1080), (1080, 1920), (640, 360)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_a_long_subtitle_wraps_inside_the_frame_clear_of_the_legend(cache_dir, size):
-    from lossfilm.layout import overlaps
+    from lossfilm.paint.layout import overlaps
 
     long = ("Adam with lr 0.005 over 300 epochs of 128-point batches, shuffled · PCA plane of the whole path · "
             "training cross-entropy on all 1,083 points")
@@ -156,7 +156,7 @@ def test_a_tall_frame_reads_as_one_block_header_picture_and_inset_close_together
 
 @pytest.mark.parametrize("quality", ["low", "medium", "high"])
 def test_no_text_is_smaller_than_14_px_at_720p(cache_dir, quality):
-    from lossfilm.layout import MIN_POINTS, POINTS
+    from lossfilm.paint.layout import MIN_POINTS, POINTS
     from lossfilm.settings import QUALITIES
 
     q = QUALITIES[quality]
@@ -185,8 +185,8 @@ def test_a_diverged_run_reads_diverged_in_its_loss_line():
     import numpy as np
 
     from lossfilm.landscape import Landscape, Trace
-    from lossfilm.paint import Painter
-    from lossfilm.scene import Camera
+    from lossfilm.paint.painter import Painter
+    from lossfilm.scene.view import Camera
 
     a = np.linspace(-1, 1, 11)
     wild = Trace(np.array([0.0, 0.2, 0.4]), np.zeros(3), np.array([1.0, 5.0, 1.6e38]), np.zeros(0, np.int64), 2)
@@ -198,7 +198,7 @@ def test_a_diverged_run_reads_diverged_in_its_loss_line():
 
 
 def test_a_gif_too_small_for_its_text_says_so(tmp_path):
-    from lossfilm.formats import legibility
+    from lossfilm.output.formats import legibility
     from lossfilm.settings import Options
 
     settings = Options().check().resolve(_scene("article"))  # 1280 x 720
@@ -228,8 +228,8 @@ def test_the_z_axis_name_stays_clear_of_a_surface_rising_beside_it(size):
     import numpy as np
 
     from lossfilm.landscape import Landscape, Trace
-    from lossfilm.paint import Painter
-    from lossfilm.scene import Camera
+    from lossfilm.paint.painter import Painter
+    from lossfilm.scene.view import Camera
 
     a = np.linspace(-1, 1, 41)
     z = np.exp(2.5 * np.add.outer(a, a))  # one corner towers over the rest

@@ -8,10 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from lossfilm import CustomPlane, losses, models
-from lossfilm.compute import filter_normalized, pca_directions, plane_basis, project
-from lossfilm.evaluate import Evaluator, ParamSpace
-from lossfilm.scene_loader import load_scenes
+from lossfilm import CustomPlane, models
+from lossfilm.scene import losses
+from lossfilm.compute.build import filter_normalized, pca_directions, plane_basis, project
+from lossfilm.compute.evaluate import Evaluator, ParamSpace
+from lossfilm.scene.loader import load_scenes
 from lossfilm.studio import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def test_filter_normalisation_matches_each_filter_and_zeroes_biases():
 @pytest.mark.parametrize("memory_mb,max_rows", [(256, 4096), (0.001, 4096), (0.001, 16)])
 def test_pca_directions_are_orthonormal_and_recover_a_path_in_the_plane_exactly(memory_mb, max_rows, monkeypatch):
     """Exact SVD; the bounded Gram route in column blocks; and the same on a subsample of the path."""
-    from lossfilm import directions
+    from lossfilm.compute import directions
 
     monkeypatch.setattr(directions, "PCA_MAX_ROWS", max_rows)
     rng = np.random.RandomState(0)
@@ -135,7 +136,7 @@ def test_each_new_scene_renders_with_its_path_visible(name, tmp_path, cache_dir)
 def test_a_path_larger_than_the_memory_bound_is_recorded_on_disk_with_the_same_numbers():
     import dataclasses
 
-    from lossfilm.compute import compute, train
+    from lossfilm.compute.build import compute, train
 
     scene = load_scenes(ROOT / "scenes" / "spirals_pca.py")[0]
     scene = dataclasses.replace(scene, runs=[dataclasses.replace(scene.runs[0], epochs=20)],

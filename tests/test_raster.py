@@ -6,7 +6,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import IdentityTransform
 
-from lossfilm import cbuild, raster
+from lossfilm._plumbing import cbuild
+from lossfilm.paint import raster
 
 needs_kernel = pytest.mark.skipif(raster.load() is None, reason=f"no raster kernel here: {raster.status}")
 
@@ -119,7 +120,7 @@ def test_without_the_kernel_the_painter_draws_with_matplotlib(monkeypatch):
 
 @needs_kernel
 def test_a_sprite_pastes_the_same_through_the_kernel_as_through_numpy(monkeypatch):
-    from lossfilm.sprites import TextSprites
+    from lossfilm.paint.sprites import TextSprites
 
     sprite = TextSprites(100).get("f(x, y) 0.0123", "#ffd166", 14)
     rng = np.random.default_rng(3)
@@ -139,7 +140,7 @@ def test_a_sprite_pastes_the_same_through_the_kernel_as_through_numpy(monkeypatc
 def test_the_c_occlusion_march_answers_as_the_numpy_one(monkeypatch, perspective):
     """HeightField.hidden in C and in numpy: the same answer for every point, points off the map and
     NaN (a diverged run) included; and an independent check on a flat wall in front of the camera."""
-    from lossfilm.paint import HeightField
+    from lossfilm.paint.geometry import HeightField
 
     rng = np.random.default_rng(1)
     xs, ys = np.linspace(-2, 2, 57), np.linspace(-1, 3, 43)
@@ -166,7 +167,7 @@ def test_the_march_finds_a_ridge_one_cell_wide_and_a_rim_at_the_maps_edge(monkey
     """The march samples the surface wherever the ray crosses a grid line and where it leaves the map,
     so no ridge is too narrow for it and a rim on the map's last line still hides what lies behind it
     (a march at fixed distances steps over both: Himmelblau's steep edge, 5 % agreement with a z-buffer)."""
-    from lossfilm.paint import HeightField
+    from lossfilm.paint.geometry import HeightField
 
     if not kernel:
         monkeypatch.setattr(raster, "hidden", lambda *a, **k: None)

@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lossfilm import cache
-from lossfilm.scene import Camera, Grid, Move, Run, Scene, Style, WeightsPlane
-from lossfilm.scene_loader import load_scenes
+from lossfilm.compute import cache
+from lossfilm.scene.view import Camera, Move, Style
+from lossfilm.scene.planes import Grid, WeightsPlane
+from lossfilm.scene.runs import Run
+from lossfilm.scene.scene import Scene
+from lossfilm.scene.loader import load_scenes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,7 +206,7 @@ def test_float64_numpy_data_just_works(cli, tmp_path):
 
 @pytest.mark.parametrize("extra,message", BROKEN)
 def test_broken_user_parts_are_told_before_training_in_one_line(cli, tmp_path, monkeypatch, extra, message):
-    from lossfilm import compute
+    from lossfilm.compute import build as compute
 
     trained = []
     monkeypatch.setattr(compute, "_train", lambda *a: trained.append(1) or (_ for _ in ()).throw(AssertionError))
@@ -264,7 +267,7 @@ def test_an_apostrophe_in_the_output_folder_joins_segments(cli, tmp_path, cache_
 # --- 5. pictures that were wrong without an error ------------------------------------------------------------
 
 def test_log_z_draws_a_zero_loss_at_the_bottom():
-    from lossfilm.paint import log_heights
+    from lossfilm.paint.colors import log_heights
 
     z = np.array([[0.0, 1.0], [10.0, 100.0]])
     h = log_heights(z)
@@ -283,7 +286,7 @@ def _diverged_landscape():
 
 
 def test_a_diverged_run_reads_diverged_and_hud_off_hides_the_race_lines():
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import loss_text, plan
     from lossfilm.settings import Look
 
@@ -327,13 +330,14 @@ def test_a_sigterm_that_lands_in_a_finaliser_is_delivered_again_and_not_printed(
     beside the CLI's one word and carry on. The hooks stay silent and deliver the signal once more."""
     import types
 
-    from lossfilm import cli, executor
+    from lossfilm import cli
+    from lossfilm._plumbing import executor
 
     import threading
 
     # Not raised inside the hook (its handler would unwind the hook: "Exception ignored in
     # sys.unraisablehook"), but by a timer thread once it has returned; Python runs the handler then.
-    from lossfilm import redeliver
+    from lossfilm._plumbing import redeliver
 
     raised = []
     monkeypatch.setattr(redeliver.signal, "raise_signal", raised.append)

@@ -5,7 +5,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from lossfilm.encode import GIFWriter, MP4Writer, clean_stale_parts
+from lossfilm.output.encode import GIFWriter, MP4Writer, clean_stale_parts
 from lossfilm.errors import RenderError
 from lossfilm.studio import render
 

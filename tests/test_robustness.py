@@ -107,8 +107,8 @@ def test_a_corrupted_cache_file_is_recomputed_with_a_warning(tmp_path, article):
 
 
 def test_the_cache_key_is_stable_across_processes():
-    code = ("import sys; sys.path.insert(0, '.'); from lossfilm.scene_loader import load_scenes; "
-            "from lossfilm.cache import key; print(key(load_scenes('scenes/article.py')[0]))")
+    code = ("import sys; sys.path.insert(0, '.'); from lossfilm.scene.loader import load_scenes; "
+            "from lossfilm.compute.cache import key; print(key(load_scenes('scenes/article.py')[0]))")
     keys = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout.strip() for seed in (1, 2)}
     assert len(keys) == 1 and len(keys.pop()) == 24
@@ -118,7 +118,7 @@ def test_the_cache_key_changes_with_any_field_that_changes_the_numbers(article):
     import dataclasses
 
     from lossfilm import Grid, WeightsPlane, datasets
-    from lossfilm.cache import key
+    from lossfilm.compute.cache import key
 
     base = key(article)
     run = article.runs[0]
@@ -144,7 +144,7 @@ def test_aborting_a_pool_whose_workers_are_still_starting_never_hangs():
     worker that outlived terminate()'s SIGTERM and hung the join forever. The abort has a deadline."""
     import time
 
-    from lossfilm.executor import LocalProcesses
+    from lossfilm._plumbing.executor import LocalProcesses
 
     for _ in range(12):
         pool = LocalProcesses(2)

@@ -41,7 +41,7 @@ def test_run_counts_are_non_negative_integers(epochs, batch):
 
 @given(name=st.text(max_size=12))
 def test_optimizer_names(name):
-    from lossfilm.optimizers import OPTIMIZERS
+    from lossfilm.scene.optimizers import OPTIMIZERS
 
     if name.lower() in OPTIMIZERS:  # the table's names, any case (hypothesis found "ADAMAX")
         assert Run(optimizer=name).optimizer == name.lower()

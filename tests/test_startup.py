@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _in_a_fresh_process(args, tmp_path):
     code = ("import sys; from lossfilm.cli import main; status = main(%r); "
-            "print(status, 'torch' in sys.modules, 'matplotlib.pyplot' in sys.modules, 'lossfilm.compute' in sys.modules)"
+            "print(status, 'torch' in sys.modules, 'matplotlib.pyplot' in sys.modules, 'lossfilm.compute.build' in sys.modules)"
             % (args,))
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -39,7 +39,7 @@ def test_a_cache_hit_imports_no_torch(tmp_path):
 
 
 def test_the_thread_budget_leaves_cores_to_other_work(monkeypatch):
-    from lossfilm import threads
+    from lossfilm._plumbing import threads
 
     real = threads.others_running
     monkeypatch.delenv("LOSSFILM_THREADS", raising=False)
@@ -61,7 +61,8 @@ def test_the_thread_budget_leaves_cores_to_other_work(monkeypatch):
 def test_compute_uses_the_budget_and_restores_torchs_threads(monkeypatch, article):
     import torch
 
-    from lossfilm import compute as computing, threads
+    from lossfilm.compute import build as computing
+    from lossfilm._plumbing import threads
 
     seen = []
     monkeypatch.setattr(threads, "budget", lambda: 1)
@@ -168,7 +169,7 @@ def test_the_fork_server_preloads_the_painter_from_any_folder(tmp_path):
     PYTHONPATH): matplotlib's Agg renderer is mapped into the server itself."""
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "import multiprocessing.forkserver as fs\n"
-            "from lossfilm.executor import LocalProcesses\n"
+            "from lossfilm._plumbing.executor import LocalProcesses\n"
             "with LocalProcesses(1) as pool:\n"
             "    pool._pool\n"
             "    maps = open(f'/proc/{fs._forkserver._forkserver_pid}/maps').read()\n"

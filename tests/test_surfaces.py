@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from lossfilm import Run, Scene, Style, surfaces
-from lossfilm.descent import descend, final_losses, landscape, tune
+from lossfilm.compute.descent import descend, final_losses, landscape, tune
 from lossfilm.errors import SceneError
-from lossfilm.scene import TUNE_LRS
+from lossfilm.scene.runs import TUNE_LRS
 
 # Closed forms written out again in numpy, independently of lossfilm.surfaces.
 CLOSED = {
@@ -60,7 +60,7 @@ def test_converging_optimizers_reach_the_known_minimum():
 
 
 def test_himmelblaus_four_starts_end_at_four_distinct_minima():
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
     from tests.conftest import ROOT
 
     scene = load_scenes(ROOT / "scenes" / "himmelblau_starts.py")[0]
@@ -170,7 +170,7 @@ def test_json_reports_runs_of_a_network_scene_too(tmp_path, cli, cache_dir):
 
 
 def test_the_film_shows_the_minima_as_stars(tmp_path):
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
     from lossfilm.settings import Look
 
@@ -226,7 +226,7 @@ def test_a_surface_scene_takes_no_data_model_or_plane():
                                                ("rmsprop", {"centered": True}), ("adagrad", {}), ("nadam", {}),
                                                ("adamw", {}), ("adadelta", {})])
 def test_many_lrs_at_once_follow_the_paths_of_one_lr_each(optimizer, options):
-    from lossfilm.descent import _descend
+    from lossfilm.compute.descent import _descend
 
     scene = Scene(name="c", surface=surfaces.rosenbrock(), runs=[Run(optimizer, lr="tune", steps=120,
                                                                      options=options, noise=0.2)])
@@ -246,7 +246,7 @@ def test_a_races_runs_stepped_together_take_each_runs_own_path_to_the_bit(surfac
     one it takes alone: own start, steps, noise, clipping, scheduler, weight decay; runs that diverge
     (monkey saddle) stop where they would alone. landscape() races this way, and a custom optimizer
     class still descends on its own."""
-    from lossfilm.descent import descend_together
+    from lossfilm.compute.descent import descend_together
 
     class Halving(torch.optim.SGD):  # the scene's own class: may evaluate f in its step, so it runs alone
         pass
@@ -274,7 +274,7 @@ def test_a_races_runs_stepped_together_take_each_runs_own_path_to_the_bit(surfac
 
 
 def test_gradient_and_velocity_arrows_point_downhill_and_along_the_step():
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
     from lossfilm.settings import Look
 

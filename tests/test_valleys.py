@@ -3,8 +3,9 @@ from the drawn triangles, and the quads painted back to front as a z-buffer sees
 import numpy as np
 import pytest
 
-from lossfilm.paint import _decimate, smoothed
-from lossfilm.valleys import TRIANGLES, TRIANGLES_1_3, corner_ids, drawn_heights, splits_along_1_3, valley_snapped
+from lossfilm.paint.geometry import _decimate, smoothed
+from lossfilm.paint.valleys import (TRIANGLES, TRIANGLES_1_3, corner_ids, drawn_heights, splits_along_1_3,
+                                    valley_snapped)
 from zbuffer import zbuffer
 
 SLOPE, OFFSET = 0.45, 0.05  # the valley's floor: y = SLOPE x + OFFSET, crossing the lattice at a slant
@@ -114,9 +115,10 @@ def test_the_surface_is_painted_back_to_front_as_a_z_buffer_sees_it(name, cache_
     valley showed through the near one in teeth (frame 120)."""
     from pathlib import Path
 
-    from lossfilm.paint import FastSurface, Painter
+    from lossfilm.paint.surface import FastSurface
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
     from lossfilm.settings import Look
     from lossfilm.studio import landscape_for
 
@@ -167,7 +169,8 @@ def test_a_narrow_valleys_walls_are_lit_evenly_along_it(cache_dir, monkeypatch):
     about its trend a third as much as with each point's own light."""
     from mpl_toolkits.mplot3d import proj3d
 
-    from lossfilm import Camera, Run, Scene, Style, paint, surfaces
+    from lossfilm import Camera, Run, Scene, Style, surfaces
+    from lossfilm.paint import painter as paint
     from lossfilm.plan import plan
     from lossfilm.settings import Look
     from lossfilm.studio import landscape_for
@@ -210,7 +213,7 @@ def test_a_narrow_valleys_walls_are_lit_evenly_along_it(cache_dir, monkeypatch):
 
 def test_light_weights_fade_from_the_floor():
     """No light of its own on a floor point, all of it from `reach` steps away, rising smoothly between."""
-    from lossfilm.valleys import light_weights
+    from lossfilm.paint.valleys import light_weights
 
     X, Y = np.meshgrid(np.arange(10.0), np.arange(8.0))
     moved = np.zeros(X.shape, bool)
@@ -240,9 +243,9 @@ def test_the_drawn_floor_follows_rosenbrocks_valley_at_every_preset(cache_dir, q
     split lifts it onto the walls (1.1 decades at -q low's 40 facets when heights alone chose)."""
     from pathlib import Path
 
-    from lossfilm.paint import Painter
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
-    from lossfilm.scene_loader import load_scenes
+    from lossfilm.scene.loader import load_scenes
     from lossfilm.settings import Look
     from lossfilm.studio import landscape_for
 

@@ -18,9 +18,9 @@ def _scene(plane=None, seeds=(1, 2, 3), labels=("a", "b", "c")):
 
 
 def test_the_plane_holds_the_three_models_exactly(tmp_path):
-    from lossfilm.compute import build_model, train
-    from lossfilm.evaluate import Evaluator, ParamSpace
-    from lossfilm import losses
+    from lossfilm.compute.build import build_model, train
+    from lossfilm.compute.evaluate import Evaluator, ParamSpace
+    from lossfilm.scene import losses
     from lossfilm.studio import render
 
     scene = _scene()
@@ -45,8 +45,8 @@ def test_the_plane_holds_the_three_models_exactly(tmp_path):
 
 
 def test_run_seed_starts_runs_apart_and_is_part_of_the_key():
-    from lossfilm import cache
-    from lossfilm.compute import train
+    from lossfilm.compute import cache
+    from lossfilm.compute.build import train
 
     scene = _scene()
     first = [train(scene, r).thetas[0] for r in scene.runs]
@@ -69,7 +69,7 @@ def _line_scene(plane=None, seeds=(1, 2)):
 
 
 def test_the_line_holds_both_ends_and_matches_a_hand_computation(tmp_path):
-    from lossfilm.compute import train
+    from lossfilm.compute.build import train
     from lossfilm.studio import render
 
     scene = _line_scene()
@@ -125,11 +125,11 @@ def test_two_identical_models_exit_2(rejected, view):
 
 def test_the_camera_flies_along_the_line_seen_through_the_pictures_frame():
     from lossfilm import Camera, Move
-    from lossfilm.compute import compute
-    from lossfilm.layout import overlaps
-    from lossfilm.paint import Painter
+    from lossfilm.compute.build import compute
+    from lossfilm.paint.layout import overlaps
+    from lossfilm.paint.painter import Painter
     from lossfilm.plan import plan
-    from lossfilm.scene import Style
+    from lossfilm.scene.view import Style
     from lossfilm.settings import Look
 
     camera = Camera(moves=(Move(1, zoom=1.8, focus=True, along=(-0.5, -0.5)), Move(4, along=(-0.5, 1.5)),
@@ -183,7 +183,7 @@ def test_the_barrier_is_in_the_hud_and_several_pairs_go_side_by_side(tmp_path):
                   size=(640, 360), out=tmp_path, fps=4, cache_dir=tmp_path / "c")
     barriers = [p["barrier"] for p in both.facts["panels"]]
     assert len(barriers) == 2 and barriers[0] != barriers[1]
-    from lossfilm.compute import compute
+    from lossfilm.compute.build import compute
     from lossfilm.plan import plan
     from lossfilm.studio import _view
     from lossfilm.settings import Options

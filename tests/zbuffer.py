@@ -39,7 +39,7 @@ def zbuffer(ax, surface, shape, depths=False):
 
 def painted_depth(painter):
     """The z-buffer's nearest depth (mplot3d's projected z) at every pixel of the painter's current frame."""
-    from lossfilm.paint import FastSurface
+    from lossfilm.paint.surface import FastSurface
 
     surface = next(c for c in painter.ax.collections if isinstance(c, FastSurface))
     shape = np.asarray(painter.canvas.buffer_rgba()).shape[:2]

@@ -1,0 +1,507 @@
+"""Scene -> Landscape: train every run recording each step, build the plane, evaluate grid and paths.
+
+Knows nothing of matplotlib or video. Everything it returns is numpy.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tempfile
+import time
+import warnings
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..scene import losses, optimizers
+from .._plumbing import threads
+from .._plumbing.threads import torch_threads
+from ..errors import SceneError
+from .directions import filter_normalized, pca_directions  # noqa: F401 (re-exported)
+from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
+from ..landscape import Landscape, Trace
+from ..scene.scene import GRID_BYTES_PER_POINT, Scene
+from ..scene.planes import Grid, Plane
+from ..scene.data import LoaderData
+from ..scene.runs import Run
+
+def build_model(scene: Scene, seed: int | None = None) -> nn.Module:
+    """A fresh model for the scene: seeded construction, then the scene's initial values. The seed is
+    ``seed`` (a run's own) or the scene's, and the caller's global random state is left as it was."""
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(scene.seed if seed is None else seed)
+            model = scene.model()
+    except Exception as exc:  # the user's factory: say where it broke
+        raise SceneError("model", f"a factory that builds a module (it raised {type(exc).__name__}: {exc})") from None
+    if not isinstance(model, nn.Module):
+        raise SceneError("model", "a function that returns a torch.nn.Module", type(model).__name__)
+    model = model.float()
+    space = ParamSpace(model)
+    if space.size < 2:
+        raise SceneError("model", "a model with at least two parameters", space.size)
+    if scene.init:
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in scene.init.items():
+                if name not in params:
+                    raise SceneError(f"init[{name!r}]", "a parameter of the model: " + ", ".join(params), name)
+                params[name].fill_(float(value))
+    return model
+
+
+PREFLIGHT_ROWS = 8
+
+
+def preflight(scene: Scene) -> None:
+    """The user's parts, checked once on a few rows before any training: the model builds (with the
+    scene's init), takes the data and gives an output that fits the targets for the loss (a callable
+    loss returns a finite scalar), the class labels are in range, every run's optimizer and scheduler
+    can be built, and every path from outside fits the model. A SceneError names the part."""
+    if scene.surface is not None:
+        from .descent import check
+
+        return check(scene)
+    model = build_model(scene).eval()
+    loss = losses.get(scene.loss)
+    for split, xb, yb, y_all in _samples(scene):
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                out = model(xb)
+        except Exception as exc:
+            raise SceneError("model", f"a module that takes rows of data.x_{split} (shape {tuple(xb.shape)}); it "
+                                      f"raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(out, torch.Tensor):
+            raise SceneError("model", "a module whose forward returns a tensor", type(out).__name__)
+        if loss.expects:
+            problem = loss.expects(out, yb, y_all)
+            if problem:
+                raise SceneError(f"model (with loss={scene.loss!r} and data.y_{split})", problem)
+            continue
+        try:
+            with torch.no_grad():
+                value = loss.fn(out, yb)
+        except Exception as exc:
+            raise SceneError("loss", f"a callable (output, target) -> scalar; on the model's output of shape "
+                                     f"{tuple(out.shape)} it raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise SceneError("loss", "a callable that returns a scalar tensor", getattr(value, "shape", type(value).__name__))
+    for run in scene.runs:
+        opt = optimizers.make(run, [torch.zeros(1, requires_grad=True)])
+        optimizers.scheduler(run, opt)
+    for path in scene.paths:
+        path.aligned(model)
+
+
+def _samples(scene: Scene):
+    """(split, a few input rows, their targets, every target of the split) for the preflight."""
+    if isinstance(scene.data, LoaderData):
+        xb, yb = next(iter(scene.data.batches()))
+        yield "loader", xb[:PREFLIGHT_ROWS], yb[:PREFLIGHT_ROWS], yb.numpy()
+        return
+    data = scene.data
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        yield split, torch.as_tensor(x[:PREFLIGHT_ROWS]), torch.as_tensor(y[:PREFLIGHT_ROWS]), y
+
+
+class Recorded(NamedTuple):
+    thetas: np.ndarray  # (T + 1, P): the start and the point after every step
+    epoch_ends: np.ndarray
+    diverged_at: int
+    model: nn.Module  # as trained: its buffers (BatchNorm statistics) belong to the final point
+    step_numbers: np.ndarray | None = None  # a path from outside: the training step of each row
+    lr: float | None = None  # the optimizer's lr at the start
+
+
+def train(scene: Scene, run: Run, progress: Callable[[int], None] | None = None) -> Recorded:
+    """Train one run from the scene's start, recording the parameters after every optimizer step.
+
+    Batches are taken by tensor slicing (a DataLoader costs more than the step for small models).
+    A step whose loss or parameters are not finite ends the run; the path stops at the last finite point.
+    """
+    with torch.random.fork_rng(devices=[]):  # dropout draws from the global generator: seed it, then restore
+        torch.manual_seed(scene.seed_of(run))
+        return _train(scene, run, progress)
+
+
+def _batches(scene: Scene, run: Run, gen: torch.Generator):
+    """One epoch's (x, y) batches: tensor slices of the scene's arrays (a DataLoader costs more than the
+    step for small models), or the scene's own DataLoader as it iterates."""
+    if isinstance(scene.data, LoaderData):
+        yield from ((xb, yb) for xb, yb in scene.data.loader)
+        return
+    x, y = torch.as_tensor(scene.data.x_train), torch.as_tensor(scene.data.y_train)
+    n = len(x)
+    order = torch.randperm(n, generator=gen) if run.shuffle else None
+    for start in range(0, n, run.batch_size):
+        if order is None:
+            yield x[start:start + run.batch_size], y[start:start + run.batch_size]
+        else:
+            idx = order[start:start + run.batch_size]
+            yield x[idx], y[idx]
+
+
+def steps_per_epoch(scene: Scene, run: Run) -> int:
+    if isinstance(scene.data, LoaderData):
+        return len(scene.data.loader)
+    return math.ceil(len(scene.data.x_train) / run.batch_size)
+
+
+def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Recorded:
+    model = build_model(scene, scene.seed_of(run))
+    model.train()
+    space = ParamSpace(model)
+    loss = losses.get(scene.loss)
+    opt = optimizers.make(run, model.parameters())
+    lr = float(opt.param_groups[0]["lr"]) if "lr" in opt.param_groups[0] else None
+    schedule = optimizers.scheduler(run, opt)
+    gen = torch.Generator().manual_seed(scene.seed_of(run))
+    steps = run.epochs * steps_per_epoch(scene, run)
+    thetas = _records(steps + 1, space.size, scene.memory_mb)
+    thetas[0] = space.flatten(model).numpy()
+    kept = 1
+    epoch_ends: list[int] = []
+    diverged_at = -1
+    for _ in range(run.epochs):
+        for xb, yb in _batches(scene, run, gen):
+            def closure():  # every optimizer takes one; LBFGS calls it several times a step
+                opt.zero_grad(set_to_none=True)
+                value = loss.fn(model(xb), yb)
+                value.backward()
+                if run.clip_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), run.clip_grad_norm)
+                return value
+
+            value = opt.step(closure)
+            if schedule is not None and run.scheduler_every == "step":
+                schedule.step()
+            theta = space.flatten(model)
+            if not (torch.isfinite(torch.as_tensor(value)) and torch.isfinite(theta).all()) or kept > steps:
+                diverged_at = kept - 1 if kept <= steps else -1
+                break
+            thetas[kept] = theta.numpy()
+            kept += 1
+            if progress:
+                progress(1)
+        if diverged_at >= 0:
+            break
+        epoch_ends.append(kept - 1)
+        if schedule is not None and run.scheduler_every == "epoch":
+            schedule.step()
+    return Recorded(thetas[:kept], np.asarray(epoch_ends, dtype=np.int64), diverged_at, model, None, lr)
+
+
+def _records(rows: int, size: int, memory_mb: float) -> np.ndarray:
+    """Room for every recorded step: in memory when it fits the scene's memory bound, else in a
+    temporary file mapped into memory (a 100k-parameter net over 4,000 steps is 1.6 GB of float32),
+    so that the process stays within the bound and the page cache holds what is in use."""
+    if rows * size * 4 <= memory_mb * 2**20:
+        return np.empty((rows, size), np.float32)
+    with tempfile.TemporaryFile(prefix="lossfilm-path-") as f:  # unlinked at once; the map keeps it
+        f.truncate(rows * size * 4)
+        return np.memmap(f, np.float32, "r+", shape=(rows, size))
+
+
+class Problem(NamedTuple):
+    """What a plane that looks at the loss or at several models (HessianPlane, ModelsPlane) is given: the
+    model, loss and data, and every run's and path's end point (flat parameters), in the scene's order."""
+
+    model: nn.Module
+    loss: object
+    source: tuple
+    ends: list
+
+
+def plane_basis(plane: Plane, space: ParamSpace, thetas: np.ndarray, memory_mb: float = 256.0,
+                problem: Problem | None = None):
+    """(theta0, d1, d2, axis labels, facts) for the scene's plane: float32 tensors of length P, and a
+    dict of what the plane found (HessianPlane: its eigenvalues) for ``--json``.
+
+    ``thetas`` is the first run's recorded path; its last point is the default centre. Each plane kind
+    builds its own basis (scene.Plane.basis): a new kind is one class. A kind with ``needs_problem`` is
+    also given the model, loss and evaluation data.
+    """
+    found = plane.basis(space, thetas, memory_mb, problem=problem) if getattr(plane, "needs_problem", False) \
+        else plane.basis(space, thetas, memory_mb)
+    return (*found, {}) if len(found) == 4 else tuple(found)
+
+
+def project(thetas: np.ndarray, theta0: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor,
+            memory_mb: float = 256.0) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares coordinates (alpha, beta) of each theta in the plane theta0 + a*d1 + b*d2: the
+    normal equations (B^T B) c = B^T (theta - theta0), over blocks of rows within ``memory_mb``."""
+    basis = torch.stack([d1, d2], 1).double()
+    normal = basis.T @ basis
+    center = theta0.double()
+    block = max(1, int(memory_mb * 2**20 // (8 * 2 * max(1, thetas.shape[1]))))
+    coords = []
+    for a in range(0, len(thetas), block):
+        rhs = (torch.as_tensor(np.asarray(thetas[a:a + block]), dtype=torch.float64) - center) @ basis
+        coords.append(torch.linalg.solve(normal, rhs.T))
+    coords = torch.cat(coords, 1) if coords else torch.zeros(2, 0, dtype=torch.float64)
+    return coords[0].numpy(), coords[1].numpy()
+
+
+def fit_axis(lo: float, hi: float, step: float, path: np.ndarray, margin: float, grow: bool,
+             max_grow: float = 1.0) -> np.ndarray:
+    """Grid points on the lattice lo + k*step, widened (when ``grow``) to hold ``path`` with a margin,
+    but by at most ``max_grow`` times the given range on each side: a run that wanders far (or
+    diverges) leaves the picture rather than shrinking everything else to a dot."""
+    n = len(np.arange(lo, hi, step))
+    k0, k1 = 0, n
+    finite = path[np.isfinite(path)]
+    if grow and finite.size:
+        pad = max(margin * (finite.max() - finite.min()), step)
+        extra = int(round(max_grow * n))
+        k0 = max(min(k0, math.floor((finite.min() - pad - lo) / step)), -extra)
+        k1 = min(max(k1, math.ceil((finite.max() + pad - lo) / step) + 1), n + extra)
+    return lo + step * np.arange(k0, k1)
+
+
+def span_of(path: np.ndarray, points: int, margin: float) -> np.ndarray:
+    """``points`` coordinates over the path's range widened by ``margin`` of its extent on each side."""
+    finite = path[np.isfinite(path)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (-1.0, 1.0)
+    pad = max(margin * (hi - lo), 1e-3 * max(abs(lo), abs(hi), 1.0))
+    return np.linspace(lo - pad, hi + pad, points)
+
+
+def fit_grid(grid: Grid, traces: list[Trace], memory_mb: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
+    grow = grid.fit == "grow"
+    # A diverged run flies off towards infinity: the map is not stretched to follow it.
+    traces = [t for t in traces if t.diverged_at < 0] or traces[:0]
+    if not traces:
+        grow = False
+        traces = [Trace(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))]
+    if grid.fit == "path":
+        alphas, betas = (span_of(np.concatenate([getattr(t, k) for t in traces]), grid.points, grid.margin)
+                         for k in ("alpha", "beta"))
+        return alphas, betas
+    alphas = fit_axis(*grid.a, grid.step, np.concatenate([t.alpha for t in traces]), grid.margin, grow, grid.max_grow)
+    betas = fit_axis(*grid.b, grid.step, np.concatenate([t.beta for t in traces]), grid.margin, grow, grid.max_grow)
+    points = alphas.size * betas.size
+    limit = min(grid.max_points, int(memory_mb * 2**20 // GRID_BYTES_PER_POINT))
+    if points > limit:
+        raise SceneError("grid", f"at most {limit} points after growing to fit the paths (grid.max_points, "
+                                 "memory_mb; or grid.fit='fixed', a larger step, a smaller grid.max_grow)", points)
+    return alphas, betas
+
+
+def resolve_device(device: str) -> str:
+    """'cuda' or 'auto' use the GPU when torch sees one; without one they fall back to the CPU."""
+    if device in ("cuda", "auto") and torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        warnings.warn("device 'cuda' asked for, but torch sees no GPU: evaluating on the CPU",
+                      RuntimeWarning, stacklevel=3)
+    return "cpu"
+
+
+def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] | None = None,
+            device: str | None = None, executor=None) -> Landscape:
+    """Train every run, take every path from outside, build the plane around the first one's end point,
+    evaluate surface and paths.
+
+    ``progress(stage, total)`` may return a callback that is told how much work was done. The grid's
+    rows go to ``executor.map_rows`` (lossfilm._plumbing.executor) when one is given: here, or as a cluster's tasks.
+    torch (and the C kernel) use the thread budget's cores (lossfilm._plumbing.threads), asked afresh for each
+    stage (other work may start or stop meanwhile) and restored afterwards.
+    """
+    if scene.surface is not None:  # an exact surface: no data, model or plane
+        from .descent import landscape
+
+        with torch_threads(1):  # two numbers per step: more threads only cost
+            return landscape(scene, progress)
+    loss = losses.get(scene.loss)
+    records = []
+    for i, run in enumerate(scene.runs):
+        tick = progress(f"train {run.name}", run.epochs * steps_per_epoch(scene, run)) if progress else None
+        with torch_threads(threads.budget()):
+            record = train(scene, run, tick)
+        if record.diverged_at >= 0:
+            warnings.warn(f"{scene.name}: run {run.name!r} diverged (loss or weights not finite) after step "
+                          f"{record.diverged_at}; its path stops there", RuntimeWarning, stacklevel=2)
+        records.append(record if i == 0 else record._replace(model=None))  # only the first one's module is used
+    records += [from_outside(scene, path) for path in scene.paths]
+
+    with torch_threads(threads.budget()):
+        return _evaluate(scene, records, loss, progress, device, executor)
+
+
+def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> Landscape:
+    """The plane through the first path, the paths' losses and the grid."""
+    # The first path's module is the template: its buffers (BatchNorm's running statistics) are those of
+    # the plane's centre, as in Li et al.; its parameters are replaced point by point.
+    model = records[0].model.eval()
+    space = ParamSpace(model)
+    source = evaluation_data(scene)
+    problem = Problem(model, loss, source, [r.thetas[-1] for r in records])
+    refit = scene.evolve is not None and scene.evolve.refit
+    if refit:  # a plane at every moment; the last one is the film's plane (its axes, npz, --json)
+        moments, planes = refitted_planes(scene, space, records[0], problem)
+        theta0, d1, d2, labels, facts = planes[-1]
+        if "eigenvalues" in facts:  # a HessianPlane's: the curvature at every moment
+            facts = {**facts, "eigenvalues_by_moment": [f["eigenvalues"] for *_, f in planes]}
+    else:
+        theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb, problem)
+    evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device))
+    if scene.plane.line:
+        return _interpolate(scene, records, model, loss, evaluator, theta0, d1, labels, device)
+
+    traces = []
+    for record in records:
+        alpha, beta = project(record.thetas, theta0, d1, d2, scene.memory_mb)
+        traces.append(Trace(alpha, beta, evaluator(record.thetas), record.epoch_ends, record.diverged_at,
+                            record.step_numbers, record.lr))
+    d1s = d2s = None
+    if refit:  # every path in every moment's plane; the grid holds them all
+        centres = np.stack([p[0].numpy() for p in planes])
+        d1s, d2s = (np.stack([p[k].numpy() for p in planes]) for k in (1, 2))
+        for trace, record in zip(traces, records):
+            coords = [project(record.thetas, *(torch.as_tensor(v[k]) for v in (centres, d1s, d2s)), scene.memory_mb)
+                      for k in range(len(planes))]
+            trace.moment_alpha, trace.moment_beta = (np.stack([c[j] for c in coords]) for j in (0, 1))
+        every = [dataclasses.replace(t, alpha=t.moment_alpha[k], beta=t.moment_beta[k])
+                 for t in traces for k in range(len(planes))]
+        alphas, betas = fit_grid(scene.grid, every, scene.memory_mb)
+        _check_surfaces(scene, len(moments), alphas.size * betas.size)
+    else:
+        alphas, betas = fit_grid(scene.grid, traces, scene.memory_mb)
+        moments = centres = None
+        if scene.evolve is not None:
+            moments, centres = evolving_centres(scene, records[0], traces[0], theta0, d1, d2, alphas.size * betas.size)
+    surfaces = 1 if centres is None else len(centres)
+    tick = progress("surface" if surfaces == 1 else f"{surfaces} surfaces", surfaces * alphas.size * betas.size) \
+        if progress else None
+    job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, *source,
+                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres, d1s, d2s)
+    rows = surfaces * len(betas)
+    with job.evaluated_by(evaluator):  # rows evaluated here reuse this evaluator
+        parts = executor.map_rows(plane_rows, job, rows, tick) if executor else [plane_rows(job, (0, rows), tick)]
+    grids = np.concatenate(parts, axis=0).reshape(surfaces, len(betas), len(alphas))
+    return Landscape(
+        alphas=alphas, betas=betas, loss=grids[-1], traces=traces,
+        surfaces=None if centres is None else grids, surface_steps=moments,
+        axis_labels=tuple(labels), loss_name=loss.name,
+        epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
+        plane=plane_vectors(theta0, d1, d2, scene.memory_mb), facts=facts,
+        # The models a plane goes through are marked as the stars a surface's minima are.
+        minima=np.array(list(facts.get("models", {}).values()), dtype=np.float64).reshape(-1, 2),
+    )
+
+
+def evolving_centres(scene: Scene, record, trace: Trace, theta0, d1, d2, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The moments of an evolving film (trace indices of the first path) and each one's plane centre:
+    theta0 moved off the plane to the weights of that moment, theta_k - alpha_k d1 - beta_k d2, so that
+    surface k passes through theta_k at the path's own coordinates (alpha_k, beta_k) while the axes
+    and directions stay the scene's. The first path's length bounds K here when it came from outside."""
+    moments = scene.evolve.check(trace.steps, trace.epoch_ends)
+    _check_surfaces(scene, len(moments), points)
+    thetas = torch.as_tensor(np.asarray(record.thetas[moments]), dtype=torch.float64)
+    a = torch.as_tensor(trace.alpha[moments], dtype=torch.float64)[:, None]
+    b = torch.as_tensor(trace.beta[moments], dtype=torch.float64)[:, None]
+    centres = thetas - a * d1.double()[None, :] - b * d2.double()[None, :]
+    return moments, centres.float().numpy()
+
+
+def _check_surfaces(scene: Scene, surfaces: int, points: int) -> None:
+    if surfaces * points * GRID_BYTES_PER_POINT > scene.memory_mb * 2**20:
+        raise SceneError("evolve", f"{surfaces} surfaces of {points} points within memory_mb="
+                                   f"{scene.memory_mb:g} (fewer surfaces, a coarser grid, or raise memory_mb)", surfaces)
+
+
+def refitted_planes(scene: Scene, space: ParamSpace, record, problem: Problem) -> tuple[np.ndarray, list]:
+    """Evolve(refit=True): the moments, and at each the scene's plane kind fitted afresh to the run so far
+    and centred on that moment's weights: a RandomPlane filter-normalised against them, a PCAPlane of
+    the path up to there (at least its first three points), a HessianPlane's eigenvectors there."""
+    steps = len(record.thetas) - 1
+    moments = scene.evolve.check(steps, record.epoch_ends)
+    if 2 * len(moments) * space.size * 4 > scene.memory_mb * 2**20:
+        raise SceneError("evolve.refit", f"{len(moments)} pairs of directions of {space.size} parameters within "
+                                         f"memory_mb={scene.memory_mb:g}", len(moments))
+    plane = dataclasses.replace(scene.plane, center="final")
+    planes = []
+    for m in moments:
+        # A PCA needs a few points of path; the other kinds are fitted at the moment's weights alone.
+        prefix = np.asarray(record.thetas[:max(int(m), plane.refit_path_steps) + 1])
+        _, d1, d2, labels, facts = plane_basis(plane, space, prefix, scene.memory_mb, problem)
+        centre = torch.as_tensor(np.asarray(record.thetas[int(m)]), dtype=torch.float32).clone()
+        planes.append((centre, d1, d2, labels, facts))
+    return moments, planes
+
+
+def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, direction, labels, device) -> Landscape:
+    """The loss along theta(t) = a + t (b - a) on both splits (row 0: the scene's evaluate_on split, row 1:
+    the other), every path projected onto the line, and the barrier between a and b."""
+    if isinstance(scene.data, LoaderData):
+        raise SceneError("plane", f"array data (both splits) for {type(scene.plane).__name__}; a DataLoader has one",
+                         type(scene.plane).__name__)
+    ts = scene.plane.ts()
+    line = (a.double()[None, :] + torch.as_tensor(ts)[:, None] * direction.double()[None, :]).float()
+    data = scene.data
+    other = (data.x_train, data.y_train) if scene.evaluate_on == "test" else (data.x_test, data.y_test)
+    second = Evaluator(model, loss, *other, scene.memory_mb, resolve_device(device or scene.device))
+    grid = np.stack([evaluator(line), second(line)]).astype(np.float64)
+    d = direction.double()
+    traces = []
+    for record in records:
+        t = ((torch.as_tensor(np.asarray(record.thetas), dtype=torch.float64) - a.double()) @ d / (d @ d)).numpy()
+        traces.append(Trace(t, np.zeros_like(t), evaluator(record.thetas), record.epoch_ends, record.diverged_at,
+                            record.step_numbers, record.lr))
+    inside = (ts >= 0) & (ts <= 1)
+    ends = grid[0, [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]]
+    peak = int(np.argmax(np.where(inside, grid[0], -np.inf)))
+    facts = {"barrier": float(grid[0, peak] - ends.max()), "barrier_at": float(ts[peak]),
+             "models": {scene.plane.a: [0.0, 0.0], scene.plane.b: [1.0, 0.0]}}
+    other_name = "training" if scene.evaluate_on == "test" else "test"
+    facts["beta_ticks"] = {"0": scene.evaluate_on, "1": other_name}  # JSON keys: the film names the edges
+    return Landscape(
+        alphas=ts, betas=np.array([0.0, 1.0]), loss=grid, traces=traces, axis_labels=(labels[0], "split"),
+        loss_name=loss.name, epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
+        plane=plane_vectors(a, direction, torch.zeros_like(direction), scene.memory_mb), facts=facts,
+        minima=np.array([[0.0, 0.0], [1.0, 0.0]]),  # a and b, starred
+    )
+
+
+def plane_vectors(theta0, d1, d2, memory_mb: float) -> dict:
+    """The plane's centre and directions as float32 arrays for the cache and the npz export, or {} when
+    the three would take more than ``memory_mb`` (a large model's film need not carry its weights)."""
+    if 3 * theta0.numel() * 4 > memory_mb * 2**20:
+        return {}
+    return {name: v.detach().cpu().numpy().astype(np.float32) for name, v in
+            (("theta0", theta0), ("d1", d1), ("d2", d2))}
+
+
+def evaluation_data(scene: Scene) -> tuple:
+    """(x, y) arrays of the scene's evaluate_on split, or (the LoaderData, None) to stream."""
+    data = scene.data
+    if isinstance(data, LoaderData):
+        return data, None
+    return (data.x_test, data.y_test) if scene.evaluate_on == "test" else (data.x_train, data.y_train)
+
+
+def from_outside(scene: Scene, path) -> Recorded:
+    """A path from outside as a record: its rows in the model's parameter order (stopping before the
+    first row that is not finite), and the model with the path's final buffers."""
+    model = build_model(scene)
+    thetas, buffers = path.aligned(model)
+    finite = np.isfinite(thetas).all(axis=1)
+    diverged_at = -1
+    if not finite.all():
+        first_bad = int(np.argmin(finite))
+        if first_bad == 0:
+            raise SceneError(f"paths ({path.label!r})", "a path whose first point is finite", "NaN or inf")
+        diverged_at, thetas = first_bad - 1, thetas[:first_bad]
+        warnings.warn(f"{scene.name}: path {path.label!r} is not finite after step {diverged_at}; it stops there",
+                      RuntimeWarning, stacklevel=3)
+    with torch.no_grad():
+        own = dict(model.named_buffers())
+        for name, value in buffers.items():
+            own[name].copy_(torch.as_tensor(value))
+        ParamSpace(model).load(model, thetas[-1])
+    ends = path.epoch_ends[path.epoch_ends < len(thetas)]
+    numbers = None if path.step_numbers is None else np.asarray(path.step_numbers[:len(thetas)], np.int64)
+    return Recorded(thetas, ends, diverged_at, model, numbers)

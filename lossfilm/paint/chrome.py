@@ -1,0 +1,150 @@
+"""The text around the picture that never changes (title, subtitle, legend, colour bar: one static
+layer rasterised once) and the loss inset, whose lines grow with the paths.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+
+from ..landscape import Landscape
+from .layout import POINTS, layout
+from ..scene.view import Style
+from ..settings import Look
+from .sprites import Sprite
+
+
+def wrapped_subtitle(text: str | None, look: Look, labels: list[str], race: bool) -> str | None:
+    """The subtitle broken at spaces into lines that fit the frame, and beside the legend where the legend
+    reaches down to it (a race has none): a long one on a square or tall frame ran off its right edge.
+    Widths are measured in the subtitle's font."""
+    if not text:
+        return text
+    lay = layout(look.width, look.height, look.dpi, runs=len(labels), race=race, subtitle=1, colorbar=False,
+                 inset=False)
+    legend_bottom = lay.legend[1] + (len(labels) * 1.75 + 0.8) * POINTS["legend"] * look.dpi / 72.0
+    race = race or legend_bottom <= lay.subtitle[1]  # the legend ends above the subtitle: the whole width
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    measure = TextToPath()
+    scale = look.dpi / 72.0
+
+    def width(s: str, points: float) -> float:
+        return measure.get_text_width_height_descent(s, FontProperties(size=points), ismath=False)[0] * scale
+
+    margin = 0.025 * look.width
+    room = look.width - 2 * margin
+    if not race and labels:  # the legend stands at the top right, beside the title and subtitle
+        room -= max(width(label, POINTS["legend"]) for label in labels) + 4.5 * POINTS["legend"] * scale
+    lines, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and width(trial, POINTS["subtitle"]) > room:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return "\n".join(lines + [line])
+
+
+class LossCurve:
+    """An inset of loss against step, one line per run, growing on the paths' clock. Its frame, ticks and
+    title never change and go to the static layer; only the lines move."""
+
+    MAX_POINTS = 400
+
+    def __init__(self, fig: Figure, static_fig: Figure, rect, landscape: Landscape, style: Style, theme: dict,
+                 colors: list[str], loss_label: str):
+        # The y range comes from the runs that did not diverge (a diverged run's last losses are astronomic
+        # and would flatten every healthy line); a diverged run's line is clipped at the top.
+        healthy = [t for t in landscape.traces if t.diverged_at < 0] or landscape.traces
+        losses = [t.loss[np.isfinite(t.loss)] for t in healthy]
+        values = np.concatenate([v for v in losses if v.size]) if any(v.size for v in losses) else np.ones(1)
+        # A log z axis means the loss spans decades: the inset follows it.
+        log = (style.loss_curve_log or style.zscale == "log") and (values > 0).all()
+        lo, hi = float(values.min()), float(values.max())
+        if hi <= lo:
+            hi = lo + 1.0
+        steps = max(t.step_at(t.steps) for t in landscape.traces) or 1
+        axes = []
+        for f in (fig, static_fig):
+            ax = f.add_axes(rect, facecolor=(0, 0, 0, 0))
+            ax.set_xlim(0, steps)
+            if log:
+                ax.set_yscale("log")
+                ax.set_ylim(lo / 1.05, hi * 1.05)
+            else:
+                pad = 0.06 * (hi - lo)
+                ax.set_ylim(lo - pad, hi + pad)
+            axes.append(ax)
+        live, still = axes
+        self.live = live
+        live.set_axis_off()
+        for side in ("top", "right"):
+            still.spines[side].set_visible(False)
+        for side in ("left", "bottom"):
+            still.spines[side].set_color(theme["dim"])
+        still.tick_params(colors=theme["dim"], labelsize=POINTS["inset"], length=2, pad=1)
+        still.xaxis.set_major_locator(MaxNLocator(3))
+        if log:  # label three values spread evenly in log space: a narrow range holds no decade
+            still.yaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 3)))
+            still.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+            still.yaxis.set_minor_locator(NullLocator())
+        else:
+            still.yaxis.set_major_locator(MaxNLocator(3))
+        self.still = still
+        still.set_title(f"{loss_label} / step", color=theme["dim"], fontsize=POINTS["inset"], loc="left", pad=3)
+        self.lines = []
+        for t, color in zip(landscape.traces, colors):
+            line, = live.plot([], [], color=color, lw=1.2)
+            dot, = live.plot([], [], "o", color=color, ms=3.5, clip_on=False)  # whole at the first and last step
+            self.lines.append((t, line, dot))
+
+    def update(self, steps: np.ndarray) -> None:
+        for (trace, line, dot), s in zip(self.lines, steps):
+            s = int(s)
+            idx = np.unique(np.round(np.linspace(0, s, min(s + 1, self.MAX_POINTS))).astype(int))
+            x = trace.step_numbers[idx] if trace.step_numbers is not None else idx  # the run's own step count
+            line.set_data(x, trace.loss[idx])
+            dot.set_data([trace.step_at(s)], [trace.loss[s]])
+
+
+class StaticLayer:
+    """Artists drawn once on a transparent figure of the frame's size, then pasted where they have ink."""
+
+    def __init__(self, look: Look):
+        self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi, facecolor=(0, 0, 0, 0))
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.patches: list[tuple[int, int, Sprite]] = []
+
+    def bake(self, measure=()) -> "StaticLayer":
+        """Rasterise the layer; ``self.boxes`` are the pixel boxes (left, top, right, bottom) of the
+        ``measure`` artists, for other text to keep clear of."""
+        self.canvas.draw()
+        renderer = self.canvas.get_renderer()
+        height = self.canvas.get_width_height()[1]
+        self.boxes = []
+        for artist in measure:  # an axes' tight box holds its tick labels and title
+            b = artist.get_tightbbox(renderer)
+            self.boxes.append((b.x0, height - b.y1, b.x1, height - b.y0))
+        self.text_px = [t.get_fontsize() * self.fig.dpi / 72.0 for t in self.fig.findobj(Text)
+                        if t.get_text() and t.get_visible()]
+        rgba = np.asarray(self.canvas.buffer_rgba())
+        ink = rgba[..., 3] > 0
+        rows = np.nonzero(ink.any(1))[0]
+        # One patch per horizontal band of ink keeps the pasted area (and its cost) small.
+        for band in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1) if rows.size else []:
+            r0, r1 = band[0], band[-1] + 1
+            cols = np.nonzero(ink[r0:r1].any(0))[0]
+            c0, c1 = cols[0], cols[-1] + 1
+            self.patches.append((c0, r0, Sprite(rgba[r0:r1, c0:c1].copy(), 0.0, 0.0)))
+        self.fig.clear()
+        return self
+
+    def paste(self, frame: np.ndarray) -> None:
+        for x, y, sprite in self.patches:
+            sprite.paste(frame, x, y)
