@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .errors import BadInput, SceneError
+from .errors import BadInput
 from .scene.scene import DEVICES
 
 
@@ -138,10 +138,7 @@ class Options:
         preset = QUALITIES[self.quality]
         fps = self.fps if self.fps is not None else (scene.fps or preset.fps)
         duration = self.duration if self.duration is not None else scene.duration
-        if isinstance(fps, bool) or not isinstance(fps, int) or fps <= 0:
-            raise SceneError("fps", "a positive integer", fps).at(scene.name)
-        if not duration > 0:
-            raise SceneError("duration", "a positive number of seconds", duration).at(scene.name)
+        # Both were checked where they were given: the scene's by Scene, the command's by check().
         frames = max(1, int(round(fps * duration)))
         if frames > MAX_FRAMES:
             raise BadInput(f"{scene.name}: fps x duration: expected at most {MAX_FRAMES} frames, got {frames} "

@@ -5,15 +5,13 @@ This is the library entry point (``lossfilm.render``); the command line only par
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
-import numpy as np
 
 from .compute import cache as landscape_cache
 from .output.encode import clean_stale_parts
@@ -21,11 +19,10 @@ from .errors import BadInput, RenderError
 from ._plumbing.executor import local
 from .output.film import Film, Segments
 from .landscape import Landscape
-from .plan import loss_label, plan, run_looks
-from .scene.runs import SURFACE_STEPS, TUNE, TUNE_LRS
 from .scene.scene import Scene
-from .output.segments import Picture
-from .scene.compare import Compare
+from ._plumbing.progress import bars
+from .pictures import compare_picture, view_of
+from .scene.compare import Compare, panel_geometry
 from .settings import MIN_SIZE, Options, check_size  # noqa: F401 (check_size: part of the API)
 
 
@@ -49,53 +46,6 @@ class Result:
                 "fps": self.fps, "cache": self.cache,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "notes": self.notes,
                 "runs": self.runs, **self.facts}
-
-
-def runs_report(landscape: Landscape, labels: list[str]) -> list[dict]:
-    """Each run's outcome in numbers: where it ended, its final loss (None when not finite), the lr it
-    used (None when unknown: a path from outside), its steps, whether it diverged."""
-    out = []
-    for trace, label in zip(landscape.traces, labels):
-        loss = float(trace.loss[-1])
-        out.append({"label": label, "end": [float(trace.alpha[-1]), float(trace.beta[-1])],
-                    "loss": loss if np.isfinite(loss) else None, "lr": trace.lr,
-                    "steps": trace.step_at(trace.steps), "diverged": bool(trace.diverged_at >= 0)})
-    return out
-
-
-def tuned(scene: Scene, landscape: Landscape, labels: list[str]) -> tuple[list[str], list[str]]:
-    """Labels that show a tuned run's chosen lr, and a note for each."""
-    labels, notes = list(labels), []
-    for k, (run, trace) in enumerate(zip(scene.runs, landscape.traces)):
-        if run.lr == TUNE and trace.lr is not None:  # the trace keeps the chosen lr, in the cache too
-            notes.append(f"run {labels[k]!r}: lr tuned to {trace.lr:.3g}, the lowest final loss "
-                         f"({float(trace.loss[-1]):.4g}) of {len(TUNE_LRS)} lrs from {TUNE_LRS[0]:g} to "
-                         f"{TUNE_LRS[-1]:g} after {run.steps or SURFACE_STEPS} steps")
-            labels[k] = f"{labels[k]} (lr {trace.lr:.2g})"
-    return labels, notes
-
-
-def _bar(enabled: bool):
-    """A progress factory: ``bar(stage, total)`` -> callback(n), or None when not on a terminal."""
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    bars = []
-
-    def make(stage: str, total: int) -> Callable[[int], None]:
-        b = tqdm(total=total, desc=f"{stage:>14}", leave=False, dynamic_ncols=True)
-        bars.append(b)
-
-        def tick(n: int = 1) -> None:
-            b.update(n)
-            if b.n >= total:
-                b.close()
-
-        return tick
-
-    make.close = lambda: [b.close() for b in bars]  # type: ignore[attr-defined]
-    return make
 
 
 def check_output_dir(out: Path) -> Path:
@@ -213,39 +163,12 @@ def render_many(scenes: Sequence[Scene], executor, options: Options | None = Non
             job.cancel()
 
 
-def off_the_map(landscape: Landscape, labels: list[str]) -> list[str]:
-    """A note for each run that leaves the grid without diverging: the film draws it to the edge."""
-    a, b = landscape.alphas, landscape.betas
-    notes = []
-    for trace, label in zip(landscape.traces, labels):
-        with np.errstate(invalid="ignore"):
-            out = (trace.alpha < a[0]) | (trace.alpha > a[-1]) | (trace.beta < b[0]) | (trace.beta > b[-1])
-        if out.any() and trace.diverged_at < 0:
-            notes.append(f"run {label!r} leaves the map at step {trace.step_at(int(np.argmax(out)))}: drawn to the "
-                         "edge, ending in a hollow square (a wider Grid, or fit='grow' with a larger max_grow, holds it)")
-    return notes
-
-
-def _style_for(scene: Scene):
-    """The scene's style, its subtitle telling when the loss is on part of the data (eval_batches); a
-    surface's film is titled with the surface's name unless the style has a title."""
-    if scene.surface is not None and scene.style.title is None:
-        return dataclasses.replace(scene.style, title=scene.surface.label)
-    if not scene.eval_batches:
-        return scene.style
-    note = f"loss on the first {scene.eval_batches} batches of the data"
-    subtitle = f"{scene.style.subtitle} · {note}" if scene.style.subtitle else note
-    return dataclasses.replace(scene.style, subtitle=subtitle)
-
-
 def preflight(scene: Scene, options: Options) -> None:
     """Bad input in the user's own parts (model, data, loss, optimizer options), found on a few rows
     before anything is trained or written. Numbers in the cache passed it when they were computed (the
     key covers the code), so a cache hit builds no model. A comparison: every panel, and a frame that
     holds them."""
     if isinstance(scene, Compare):
-        from .scene.compare import panel_geometry
-
         look = options.resolve(scene).look
         panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE)
         for panel in scene.scenes:
@@ -266,15 +189,19 @@ def _begin(scene, executor, options: Options, settings) -> "_Render":
     segmented = executor is not None and Film.wants_segments(settings, jobs, remote, scene.style)
     out = check_output_dir(Path(options.out))
     clean_stale_parts(out)
-    bar = _bar(options.progress)
+    bar = bars(options.progress)
     job = _Render(scene.name, bar, time.perf_counter())
     try:
+        scenes = scene.scenes if isinstance(scene, Compare) else [scene]
+        found = [landscape_for(s, options.use_cache, options.cache_dir, bar, options.device, executor) for s in scenes]
+        caches = {cache for _, cache in found}
+        job.cache = caches.pop() if len(caches) == 1 else "miss"  # a comparison: some panels computed, some found
         if isinstance(scene, Compare):
-            picture, notes = _compare_picture(scene, settings, options, executor, bar, job)
+            look = settings.look
+            geometry = panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE)
+            picture, notes, job.runs, job.facts = compare_picture(scene, settings, geometry, found)
         else:
-            landscape, job.cache = landscape_for(scene, options.use_cache, options.cache_dir, bar, options.device,
-                                                 executor)
-            picture, notes, job.runs, job.facts = _view(scene, landscape, settings)
+            picture, notes, job.runs, job.facts = view_of(scene, found[0][0], settings)
         job.seconds["compute"] = time.perf_counter() - job.t0
         job.film = Film(picture)
         job.film.notes += notes
@@ -288,63 +215,6 @@ def _begin(scene, executor, options: Options, settings) -> "_Render":
         job.cancel()
         raise
     return job
-
-
-def _view(scene: Scene, landscape: Landscape, settings, style=None) -> tuple[Picture, list[str], list[dict], dict]:
-    """How one scene's numbers are seen: (its Picture, notes, runs report, facts). ``style`` replaces the
-    scene's own (a comparison's panel, with the shared z range)."""
-    labels, colors = run_looks(scene)
-    labels, notes = tuned(scene, landscape, labels) if scene.surface is not None else (labels, [])
-    frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
-    style = style or _style_for(scene)
-    if "barrier" in landscape.facts:  # an Interpolation: the barrier is the film's headline number
-        # In the HUD, short, so the line still fits a square or tall frame; the note names the loss.
-        short = f"barrier {landscape.facts['barrier']:.3g} at t = {landscape.facts['barrier_at']:.2f}"
-        frame_plan.text = [f"{line}   {short}" for line in frame_plan.text]
-        notes = notes + [f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
-                         f"t = {landscape.facts['barrier_at']:.2f}"]
-    facts = dict(landscape.facts)
-    if landscape.surfaces is not None:  # an evolving film: when each surface was taken, in steps
-        trace = landscape.traces[0]
-        facts["surface_steps"] = [trace.step_at(int(k)) for k in landscape.surface_steps]
-        short = f"surface at {len(landscape.surface_steps)} moments of training"
-        style = dataclasses.replace(style, subtitle=f"{style.subtitle} · {short}" if style.subtitle else short)
-    return (Picture(landscape, frame_plan, style, settings, name=scene.name), notes + off_the_map(landscape, labels),
-            runs_report(landscape, labels), facts)
-
-
-def _compare_picture(compare: Compare, settings, options: Options, executor, bar, job: "_Render"):
-    """A comparison's picture: every panel's numbers (each cached as its own scene), seen with the
-    shared z range when asked, at the panel's size."""
-    from .scene.compare import panel_geometry
-    from .paint.colors import z_extent
-    from .output.segments import PanelsPicture
-
-    look = settings.look
-    geometry = panel_geometry(compare, look.width, look.height, look.dpi, MIN_SIZE)
-    found = [landscape_for(s, options.use_cache, options.cache_dir, bar, options.device, executor)
-             for s in compare.scenes]
-    caches = {cache for _, cache in found}
-    job.cache = caches.pop() if len(caches) == 1 else "miss"  # some panels computed, some found
-    styles = [_style_for(s) for s in compare.scenes]
-    z_range = None
-    if compare.shared_z:
-        extents = np.array([z_extent(land, st) for (land, _), st in zip(found, styles)])
-        lo, hi = float(extents[:, 0].min()), float(extents[:, 1].max())
-        z_range = (10 ** lo, 10 ** hi) if styles[0].zscale == "log" else (lo, hi)
-        styles = [dataclasses.replace(st, z_range=z_range) for st in styles]
-    panel_settings = dataclasses.replace(settings, look=dataclasses.replace(look, width=geometry.width,
-                                                                            height=geometry.height))
-    pictures, notes, panels = [], [], []
-    for scene, (landscape, cache), style, caption in zip(compare.scenes, found, styles, compare.captions):
-        picture, panel_notes, runs, facts = _view(scene, landscape, panel_settings, style)
-        pictures.append(dataclasses.replace(picture, caption=caption))
-        notes += [f"panel {scene.name!r}: {note}" for note in panel_notes]
-        job.runs += [{"scene": scene.name, **run} for run in runs]
-        panels.append({"scene": scene.name, "caption": caption, "cache": cache, **facts})
-    job.facts = {"panels": panels, **({"z_range": list(z_range)} if z_range else {})}
-    picture = PanelsPicture(pictures, compare.captions, geometry, settings)
-    return picture, notes
 
 
 @dataclass

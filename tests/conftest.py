@@ -66,6 +66,33 @@ def article_landscape(article, cache_dir):
     return landscape_for(article, cache_dir=cache_dir)[0]
 
 
+# The files made from the numbers, rendered once for the page's tests and the npz and PLY tests.
+@pytest.fixture(scope="session")
+def race(cache_dir, tmp_path_factory):
+    """The Rosenbrock race (four runs, log z, known minimum) as html, npz and ply, with -j 2."""
+    from lossfilm.compute import cache
+    from lossfilm.studio import render
+
+    scene = load_scenes(ROOT / "scenes" / "rosenbrock_race.py")[0]
+    out = tmp_path_factory.mktemp("race")
+    result = render(scene, quality="low", formats=["mp4", "html", "npz", "ply"], out=out, fps=8, duration=2,
+                    cache_dir=cache_dir, jobs=2)
+    land = cache.load(cache.path_for(scene, cache_dir))
+    return scene, result, land
+
+
+@pytest.fixture(scope="session")
+def article_page(article, cache_dir, tmp_path_factory):
+    from lossfilm.compute import cache
+    from lossfilm.studio import render
+
+    out = tmp_path_factory.mktemp("article")
+    result = render(article, quality="low", formats=["html", "npz"], out=out, fps=8, duration=2,
+                    cache_dir=cache_dir, jobs=1)
+    return result, cache.load(cache.path_for(article, cache_dir))
+
+
+
 # Property tests run on shared, sometimes loaded machines: judge them by their examples, not their speed.
 from hypothesis import settings  # noqa: E402
 

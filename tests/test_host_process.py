@@ -23,7 +23,7 @@ def test_a_scene_that_sets_dynamo_config_sets_the_one_torch_reads():
     setting lands where the compiler reads it (it once went to a second copy of the module)."""
     p = _python("""
 import sys
-from lossfilm import dynamo_stub
+from lossfilm._plumbing import dynamo_stub
 assert dynamo_stub.defer()
 import torch
 torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)

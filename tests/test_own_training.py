@@ -281,7 +281,7 @@ def test_a_path_larger_than_memory_mb_goes_to_a_mapped_file_with_the_same_rows()
 
 
 def test_eval_batches_is_said_in_the_subtitle():
-    from lossfilm.studio import _style_for
+    from lossfilm.pictures import style_for as _style_for
 
     scene = small_article()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(10, 1), torch.zeros(10)), batch_size=2)

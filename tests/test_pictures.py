@@ -54,7 +54,8 @@ def test_both_ends_of_the_colour_map_stand_out_from_the_background(cmap, theme):
 def test_a_run_that_leaves_the_map_is_noted_and_ends_in_its_own_marker(cache_dir):
     from lossfilm.paint.painter import Painter
     from lossfilm.plan import run_looks
-    from lossfilm.studio import landscape_for, off_the_map
+    from lossfilm.pictures import off_the_map
+    from lossfilm.studio import landscape_for
 
     scene = _scene("optimizer_race")
     land = landscape_for(scene, cache_dir=cache_dir)[0]
@@ -131,7 +132,8 @@ def test_a_long_subtitle_wraps_inside_the_frame_clear_of_the_legend(cache_dir, s
     painter = _painter(cache_dir, "spirals_pca", size, style=style)
     painter.paint(3)
     boxes = painter.text_boxes(3)
-    assert painter._subtitle.count("\n") >= 1 and painter._subtitle.replace("\n", " ") == long
+    subtitle = painter.chrome.subtitle
+    assert subtitle.count("\n") >= 1 and subtitle.replace("\n", " ") == long
     left, top, right, bottom = boxes["subtitle"]
     assert left >= 0 and right <= size[0] and not overlaps(boxes["subtitle"], boxes["legend"])
     names = list(boxes)
@@ -169,16 +171,41 @@ def test_no_text_is_smaller_than_14_px_at_720p(cache_dir, quality):
     assert MIN_POINTS == min(POINTS.values())
 
 
+def _picture_only(painter, i, shape):
+    """True where frame ``i`` shows the picture: inside the surface's box, outside every text's box."""
+    import numpy as np
+
+    mask = np.zeros(shape[:2], bool)
+    left, top, right, bottom = (int(round(v)) for v in painter.surface_box())
+    mask[max(top, 0):bottom, max(left, 0):right] = True
+    axes = painter.axes
+    for l, t, r, b in [*painter.text_boxes(i).values(), *axes.boxes, *axes.z_boxes, axes.z_name_box]:  # noqa: E741
+        mask[max(int(t) - 2, 0):int(b) + 3, max(int(l) - 2, 0):int(r) + 3] = False
+    return mask
+
+
 def test_every_runs_colour_is_in_the_last_frame(cache_dir):
+    """Counted in the picture only: a race's loss lines print each run's colour too, and passed this
+    test alone with every path hidden."""
     import matplotlib.colors
     import numpy as np
 
     painter = _painter(cache_dir, "optimizer_race", (854, 480), frames=4)
-    frame = np.asarray(painter.paint(3))[..., :3].astype(int)
-    for label, color in zip(painter.plan.labels, painter.plan.colors):
-        rgb = np.array(matplotlib.colors.to_rgb(color)) * 255
-        near = (np.abs(frame - rgb).max(axis=2) < 12).sum()
-        assert near > 50, (label, color, near)
+
+    def counts():
+        frame = np.asarray(painter.paint(3))[..., :3].astype(int)
+        inside = _picture_only(painter, 3, frame.shape)
+        return [int(((np.abs(frame - np.array(matplotlib.colors.to_rgb(c)) * 255).max(axis=2) < 12) & inside).sum())
+                for c in painter.plan.colors]
+
+    shown = counts()
+    assert all(n > 50 for n in shown), shown
+    for _, _, *artists in painter.runs:  # every path, shadow and marker hidden: the picture lacks them
+        for artist in artists:
+            artist.set_visible(False)
+    painter.paths.update = lambda i: None  # (update sets the ghost's visibility again)
+    hidden = counts()
+    assert all(n < 50 for n in hidden), hidden
 
 
 def test_a_diverged_run_reads_diverged_in_its_loss_line():
@@ -194,7 +221,8 @@ def test_a_diverged_run_reads_diverged_in_its_loss_line():
     land = Landscape(a, a, np.add.outer(a**2, a**2), [wild, calm], ("a", "b"), "mse", 1)
     painter = Painter(land, plan(land, Camera(), 4, ["wild", "calm"]), Style(), Look(854, 480, 10))
     painter.paint(3)
-    assert painter._run_texts[0].endswith("diverged") and "0.8" in painter._run_texts[1]
+    texts = next(o for o in painter.overlays if type(o).__name__ == "RunLines").texts
+    assert texts[0].endswith("diverged") and "0.8" in texts[1]
 
 
 def test_a_gif_too_small_for_its_text_says_so(tmp_path):

@@ -297,10 +297,10 @@ def test_a_diverged_run_reads_diverged_and_hud_off_hides_the_race_lines():
     assert plan(single, Camera(), 4).text[-1].endswith("mse diverged")
     p = plan(land, Camera(moves=(Move(1, focus=True, zoom=1.5),)), 6)
     quiet = Painter(land, p, Style(hud=False), Look(320, 180, 10))
-    assert quiet._run_lines == []
+    assert not [o for o in quiet.overlays if type(o).__name__ in ("RunLines", "HUD")]
     loud = Painter(land, p, Style(), Look(320, 180, 10))
     loud.paint(5)
-    assert "diverged" in loud._run_texts[0]
+    assert "diverged" in next(o for o in loud.overlays if type(o).__name__ == "RunLines").texts[0]
     # Focused on a run that flew off to 1e30: the picture stays where the run was last on the map.
     x, y, w, h = loud.ax.get_position().bounds
     assert -0.5 < x < 0.5 and -0.5 < y < 0.5

@@ -82,7 +82,7 @@ def test_training_does_not_import_the_compiler_and_a_scene_that_compiles_still_c
     with it; the first use of anything else of it (torch.compile) imports the real one."""
     code = """
 import sys
-from lossfilm import dynamo_stub
+from lossfilm._plumbing import dynamo_stub
 assert dynamo_stub.defer()
 import torch
 def train(opt_class, **kw):

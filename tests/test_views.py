@@ -185,7 +185,7 @@ def test_the_barrier_is_in_the_hud_and_several_pairs_go_side_by_side(tmp_path):
     assert len(barriers) == 2 and barriers[0] != barriers[1]
     from lossfilm.compute.build import compute
     from lossfilm.plan import plan
-    from lossfilm.studio import _view
+    from lossfilm.pictures import view_of as _view
     from lossfilm.settings import Options
 
     land = compute(first)

@@ -21,6 +21,7 @@ from ..errors import SceneError
 from ..landscape import Landscape, Trace
 from ..scene.runs import SURFACE_STEPS as DEFAULT_STEPS, TUNE, TUNE_LRS, Run
 from ..scene.scene import Scene
+from .grid import fit_axis
 
 
 class Descent(NamedTuple):
@@ -311,11 +312,8 @@ def tune(scene: Scene, run: Run, index: int) -> tuple[float, Descent]:
     return TUNE_LRS[best], Descent(found.paths[best:best + 1], found.diverged_at[best:best + 1])
 
 
-
 def grid(scene: Scene, traces: list[Trace]) -> tuple[np.ndarray, np.ndarray]:
     """The domain at ``points`` per axis; grown (same spacing) to hold the paths when the surface asks."""
-    from .build import fit_axis
-
     surface = scene.surface
     axes = []
     for (lo, hi), part in zip(surface.domain, ("alpha", "beta")):

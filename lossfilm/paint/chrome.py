@@ -1,16 +1,19 @@
-"""The text around the picture that never changes (title, subtitle, legend, colour bar: one static
-layer rasterised once) and the loss inset, whose lines grow with the paths.
+"""The text around the picture, the same in every view: the text that never changes (title, subtitle,
+legend, colour bar: one static layer rasterised once), the loss inset, whose lines grow with the paths,
+and the per-frame lines (HUD, a race's loss lines) as overlays. ``Chrome`` holds them for a painter.
 """
 from __future__ import annotations
 
-
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from ..landscape import Landscape
+from ..plan import FramePlan
 from .layout import POINTS, layout
 from ..scene.view import Style
 from ..settings import Look
@@ -148,3 +151,84 @@ class StaticLayer:
     def paste(self, frame: np.ndarray) -> None:
         for x, y, sprite in self.patches:
             sprite.paste(frame, x, y)
+
+
+class Chrome:
+    """The text around the picture, the same in the 3-D and the flat view: the figure and its canvas,
+    the layout of the frame's text, a static layer (title, subtitle, legend, colour bar, the inset's
+    frame) rasterised once, and the overlays that change per frame (the loss inset's lines, the HUD,
+    a race's loss lines). A painter owns one; ``build`` makes (or, once the layout closes in, remakes)
+    the text."""
+
+    def __init__(self, landscape: Landscape, frame_plan: FramePlan, style: Style, look: Look, theme: dict):
+        self.landscape, self.plan, self.style, self.look, self.theme = landscape, frame_plan, style, look, theme
+        self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi, facecolor=theme["bg"])
+        self.canvas = FigureCanvasAgg(self.fig)
+        race = len(landscape.traces) > 1 and style.hud  # the HUD switch covers the runs' loss lines too
+        self.race = race
+        longest = max([max(10, len(label)) + len(frame_plan.loss_label) + 11 for label in frame_plan.labels] if race
+                      else [], default=0)
+        longest = max(longest, max(map(len, frame_plan.text), default=0) if style.hud else 0)
+        self.subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, race)
+        self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
+                             subtitle=self.subtitle.count("\n") + 1 if self.subtitle else 0,
+                             colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
+        self.curve = None
+        self.overlays: list = []
+
+    def build(self, painter, norm, cmap, zlog: bool) -> None:
+        """The static layer and the per-frame text for the current layout; ``painter`` sets the overlays up."""
+        from .overlays import HUD, LossInset, RunLines, set_up
+
+        theme, look, lay, style, plan = self.theme, self.look, self.layout, self.style, self.plan
+        fg, dim = theme["fg"], theme["dim"]
+        if self.curve:  # the layout closed in: the inset is made again at its new place
+            self.fig.delaxes(self.curve.live)
+        # Text that never changes is rasterised once and pasted onto each frame: drawing a line of text
+        # costs about 2 ms a frame at 1080p, as much as a quarter of the surface.
+        static = StaticLayer(look)
+        fig = static.fig
+        measured = {}
+        title = "Loss landscape" if style.title is None else style.title  # "" shows no title
+        if title:
+            measured["title"] = fig.text(*lay.fraction(*lay.title), title, color=fg, fontsize=POINTS["title"],
+                                         weight="bold", va="top")
+        if style.subtitle:
+            wrapped = {"linespacing": 1.35} if "\n" in self.subtitle else {}
+            measured["subtitle"] = fig.text(*lay.fraction(*lay.subtitle), self.subtitle, color=dim,
+                                            fontsize=POINTS["subtitle"], va="top", **wrapped)
+        if not self.race:  # in a race each run's loss line, in its colour, is the legend
+            handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
+                       for label, color in zip(plan.labels, plan.colors)]
+            legend = fig.legend(handles=handles, loc="upper right", frameon=False, fontsize=POINTS["legend"],
+                                bbox_to_anchor=lay.fraction(*lay.legend), borderaxespad=0.0)
+            for text in legend.get_texts():
+                text.set_color(fg)
+            measured["legend"] = legend
+        if style.colorbar and lay.colorbar:
+            cax = fig.add_axes(lay.colorbar)
+            bar = fig.colorbar(ScalarMappable(norm, cmap), cax=cax, orientation="horizontal")
+            bar.outline.set_edgecolor(dim)
+            bar.locator = MaxNLocator(4)
+            bar.update_ticks()
+            cax.tick_params(colors=dim, labelsize=POINTS["tick"], length=2, pad=1)
+            cax.set_title(f"log10 {plan.loss_label}" if zlog else plan.loss_label, color=dim,
+                          fontsize=POINTS["tick"], loc="left", pad=3)
+            measured["colorbar"] = cax
+        self.curve = None
+        if style.loss_curve and lay.inset:
+            self.curve = LossCurve(self.fig, fig, lay.inset, self.landscape, style, theme, plan.colors,
+                                   plan.loss_label)
+            measured["inset"] = self.curve.still
+        self.static = static.bake(measure=list(measured.values()))
+        self.boxes = dict(zip(measured, self.static.boxes))  # measured pixel boxes of the fixed text
+        self.text_px = self.static.text_px
+        overlays = [LossInset(self.curve)] if self.curve else []
+        overlays += [HUD()] if style.hud else []
+        overlays += [RunLines()] if self.race else []
+        self.overlays = set_up(overlays, painter)
+
+    def obstacles(self) -> list:
+        """The text's pixel boxes that the picture keeps clear of: the static text as measured, the
+        per-frame lines at their longest."""
+        return list(self.boxes.values()) + [box for o in self.overlays for box in o.reserved()]

@@ -1,13 +1,15 @@
 """The flat view (``Style(view="2d")``): the loss as a map seen from above, with contour lines, every
 path growing across it, the minima starred; an Interpolation as a plain plot of the loss along t, both
 splits, a and b marked and the barrier shaded. The text around it (title, legend, HUD, loss lines, inset)
-is the 3-D film's, in the same layout.
+is the 3-D film's chrome, in the same layout, and so are its overlays' protocol and order.
 
 The map never changes (in an evolving film it changes only as a whole image): it is drawn once, with the
-static text, into a background that every frame starts from, and only the paths, heads and the inset's
-lines are drawn on it (matplotlib's blitting).
+static text, into a background that every frame starts from, and only the overlays' animated artists
+(paths, heads, the inset's lines) are drawn on it (matplotlib's blitting).
 """
 from __future__ import annotations
+
+import copy
 
 import matplotlib
 import numpy as np
@@ -16,21 +18,25 @@ from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
 from ..landscape import Landscape
-from .layout import POINTS, free_band
-from .painter import Painter
-from .colors import blend, contrasting, log_heights, z_extent
 from ..plan import FramePlan
 from ..scene.view import Style
 from ..settings import Look
+from .chrome import Chrome
+from .colors import THEMES, blend, contrasting, log_heights, z_extent
+from .layout import POINTS, free_band
+from .overlays import Overlay, set_up
+from .paths import STAR, visible_vertices
 from .sprites import TextSprites
 
 
-class FlatPainter(Painter):
+class FlatPainter:
     """``paint(i)`` -> RGBA of frame i, in the 3-D painter's layout, seen from above."""
 
     def __init__(self, landscape: Landscape, frame_plan: FramePlan, style: Style, look: Look):
-        self._frame(landscape, frame_plan, style, look)
-        theme = self.theme
+        self.landscape, self.plan, self.style, self.look = landscape, frame_plan, style, look
+        theme = self.theme = THEMES[style.theme]
+        self.chrome = Chrome(landscape, frame_plan, style, look, theme)
+        self.fig, self.canvas = self.chrome.fig, self.chrome.canvas
         self.line = "barrier" in landscape.facts  # an Interpolation: the loss along t
         self.zlog = style.zscale == "log"
         zlo, zhi = z_extent(landscape, style)
@@ -38,7 +44,7 @@ class FlatPainter(Painter):
         self.cmap = contrasting(matplotlib.colormaps[style.cmap], theme["bg"])
         self.sprites = TextSprites(look.dpi)
         self.ax = self.fig.add_axes((0.3, 0.2, 0.5, 0.6), facecolor=theme["bg"])
-        self._overlay(landscape, style)
+        self.chrome.build(self, self.norm, self.cmap, self.zlog)
         self._place_axes()
         self.morph = None
         if self.line:
@@ -46,16 +52,44 @@ class FlatPainter(Painter):
         else:
             self._map_view(landscape, zlo, zhi)
         self._style_axes()
-        self._paths(landscape)
+        self.paths = FlatPaths()
+        # The style's own overlays are set up before the background is taken: what they draw once is
+        # part of it, what they animate is drawn every frame.
+        self.overlays = (set_up([self.paths], self) + self.chrome.overlays
+                         + set_up(map(copy.copy, style.overlays), self))
+        for overlay in self.overlays:
+            for artist in overlay.animated:
+                artist.set_animated(True)
         self.canvas.draw()
         self._background = self._with_text(self.canvas.copy_from_bbox(self.fig.bbox))
+
+    layout = property(lambda self: self.chrome.layout)
+    boxes = property(lambda self: self.chrome.boxes)
+    text_px = property(lambda self: self.chrome.text_px)
+    curve = property(lambda self: self.chrome.curve)
+    runs = property(lambda self: self.paths.runs)
+
+    def to_pixels(self, alpha, beta) -> np.ndarray:
+        """Where points (alpha, beta) are drawn: (N, 2) pixels, x from the left and y from the top (on an
+        Interpolation's plot, alpha is t and beta the loss as plotted)."""
+        xy = np.column_stack([np.atleast_1d(np.asarray(alpha, float)), np.atleast_1d(np.asarray(beta, float))])
+        screen = self.ax.transData.transform(xy)
+        screen[:, 1] = self.look.height - screen[:, 1]
+        return screen
+
+    def text_boxes(self, i: int) -> dict[str, tuple[float, float, float, float]]:
+        """Every text's pixel box at frame ``i`` (call after ``paint(i)``)."""
+        boxes = dict(self.boxes)
+        for overlay in self.overlays:
+            boxes.update(overlay.boxes(i))
+        return boxes
 
     # -- what never changes ----------------------------------------------------------------------------
 
     def _place_axes(self) -> None:
         """The plot fills the part of the frame the text leaves free, with room for its tick labels and
         axis names on the left and below."""
-        text = list(self.boxes.values()) + self._fixed_lines()
+        text = self.chrome.obstacles()
         w, h = self.look.width, self.look.height
         left, top, right, bottom = free_band(w, h, text, margin=0.012 * w)
         font = POINTS["tick"] * self.look.dpi / 72.0
@@ -84,11 +118,11 @@ class FlatPainter(Painter):
                 c.set_animated(True)
         m = landscape.minima
         if len(m):
-            self.ax.plot(m[:, 0], m[:, 1], ls="", marker="*", ms=13, color="#ffd166", mec=self.theme["bg"], mew=0.8,
+            self.ax.plot(m[:, 0], m[:, 1], ls="", marker="*", ms=13, color=STAR, mec=self.theme["bg"], mew=0.8,
                          zorder=4)
             for (x, y), name in zip(m, landscape.facts.get("models", {})):
                 self.ax.annotate(name, (x, y), xytext=(0, 9), textcoords="offset points", ha="center",
-                                 color="#ffd166", fontsize=POINTS["legend"], weight="bold", zorder=4)
+                                 color=STAR, fontsize=POINTS["legend"], weight="bold", zorder=4)
         self.ax.set_xlim(xs[0], xs[-1])
         self.ax.set_ylim(ys[0], ys[-1])
         names = landscape.axis_labels
@@ -107,18 +141,18 @@ class FlatPainter(Painter):
         for text in key.get_texts():
             text.set_color(fg)
         ends = [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]
-        self.ax.plot(ts[ends], z[0, ends], ls="", marker="*", ms=14, color="#ffd166", mec=self.theme["bg"], mew=0.8,
+        self.ax.plot(ts[ends], z[0, ends], ls="", marker="*", ms=14, color=STAR, mec=self.theme["bg"], mew=0.8,
                      zorder=4)
         for i, name in zip(ends, facts.get("models", {})):
             self.ax.annotate(name, (ts[i], z[0, i]), xytext=(0, -16), textcoords="offset points", ha="center",
-                             color="#ffd166", fontsize=POINTS["legend"], weight="bold", zorder=4)
+                             color=STAR, fontsize=POINTS["legend"], weight="bold", zorder=4)
         # The barrier: from the higher end up to the highest point between a and b.
         at = facts["barrier_at"]
         peak = int(np.argmin(np.abs(ts - at)))
         top, base = z[0, peak], max(z[0, ends])
-        self.ax.annotate("", (at, top), (at, base), arrowprops=dict(arrowstyle="<->", color="#ffd166", lw=1.2),
+        self.ax.annotate("", (at, top), (at, base), arrowprops=dict(arrowstyle="<->", color=STAR, lw=1.2),
                          zorder=3)
-        self.ax.axhline(base, color="#ffd166", lw=0.8, ls=":", alpha=0.7, zorder=1)
+        self.ax.axhline(base, color=STAR, lw=0.8, ls=":", alpha=0.7, zorder=1)
         finite = z[np.isfinite(z)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         pad = 0.08 * ((hi - lo) or 1.0)
@@ -142,25 +176,6 @@ class FlatPainter(Painter):
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.3g}".replace("-", "\u2212")))
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.3g}".replace("-", "\u2212")))
 
-    def _paths(self, landscape: Landscape) -> None:
-        """Per run: its path and the head, drawn each frame; its start, drawn once."""
-        self.runs = []
-        bg = self.theme["bg"]
-        for trace, color in zip(landscape.traces, self.plan.colors):
-            x, y = self._xy(trace)
-            line, = self.ax.plot([], [], color=color, lw=2.2, zorder=5, solid_capstyle="round", animated=True,
-                                 path_effects=[patheffects.Stroke(linewidth=3.8, foreground=bg, alpha=0.7),
-                                               patheffects.Normal()])
-            self.ax.plot(x[:1], y[:1], marker="o", ms=4.5, color=color, mec=self.theme["marker_edge"], mew=0.6,
-                         ls="", zorder=6)
-            head, = self.ax.plot([], [], marker="o", ms=8, color=color, mec=self.theme["marker_edge"], mew=1.4,
-                                 ls="", zorder=7, animated=True, clip_on=False)
-            self.runs.append((trace, x, y, line, head))
-        if self.curve:
-            for _, line, dot in self.curve.lines:
-                line.set_animated(True)
-                dot.set_animated(True)
-
     def _xy(self, trace) -> tuple[np.ndarray, np.ndarray]:
         """Where a path is drawn: (alpha, beta) on the map; (t, its loss) on an Interpolation's plot."""
         if not self.line:
@@ -171,7 +186,7 @@ class FlatPainter(Painter):
         """The background with the text that never changes pasted on it, so no frame pastes it again."""
         self.canvas.restore_region(background)
         pixels = np.asarray(self.canvas.buffer_rgba())
-        self.static.paste(pixels)
+        self.chrome.static.paste(pixels)
         return self.canvas.copy_from_bbox(self.fig.bbox)
 
     # -- every frame ---------------------------------------------------------------------------------
@@ -184,11 +199,45 @@ class FlatPainter(Painter):
             self.image.set_data((1 - u) * self.morph_grids[k] + u * self.morph_grids[k + 1])
             self.ax.draw_artist(self.image)
             self.ax.draw_artist(self.contours[int(round(plan.surface_at[i]))])
-        xlo, xhi = self.ax.get_xlim()
-        ylo, yhi = self.ax.get_ylim()
+        for overlay in self.overlays:
+            overlay.update(i)
+            for artist in overlay.animated:
+                artist.axes.draw_artist(artist)
+        frame = self.canvas.buffer_rgba()
+        pixels = np.asarray(frame)
+        for overlay in self.overlays:
+            overlay.paste(pixels, i)
+        return frame
+
+    def close(self) -> None:
+        self.fig.clear()
+
+
+class FlatPaths(Overlay):
+    """Per run: its path and the head, drawn each frame; its start, drawn once (in the background)."""
+
+    def setup(self, painter) -> None:
+        self.painter, self.runs = painter, []
+        theme = painter.theme
+        for trace, color in zip(painter.landscape.traces, painter.plan.colors):
+            x, y = painter._xy(trace)
+            line, = painter.ax.plot([], [], color=color, lw=2.2, zorder=5, solid_capstyle="round",
+                                    path_effects=[patheffects.Stroke(linewidth=3.8, foreground=theme["bg"], alpha=0.7),
+                                                  patheffects.Normal()])
+            painter.ax.plot(x[:1], y[:1], marker="o", ms=4.5, color=color, mec=theme["marker_edge"], mew=0.6,
+                            ls="", zorder=6)
+            head, = painter.ax.plot([], [], marker="o", ms=8, color=color, mec=theme["marker_edge"], mew=1.4,
+                                    ls="", zorder=7, clip_on=False)
+            self.runs.append((trace, x, y, line, head))
+        self.animated = tuple(a for *_, line, head in self.runs for a in (line, head))
+
+    def update(self, i: int) -> None:
+        painter = self.painter
+        xlo, xhi = painter.ax.get_xlim()
+        ylo, yhi = painter.ax.get_ylim()
         for k, (trace, x, y, line, head) in enumerate(self.runs):
-            s = int(plan.steps[i, k])
-            idx = self._visible_vertices(s)
+            s = int(painter.plan.steps[i, k])
+            idx = visible_vertices(s)
             px, py = x[idx], y[idx]
             line.set_data(px, py)
             with np.errstate(invalid="ignore"):
@@ -199,23 +248,4 @@ class FlatPainter(Painter):
             diverged = trace.diverged_at >= 0 and s >= trace.steps
             left = bool(len(last) and last[0] < len(px) - 1)
             head.set_marker("X" if diverged else "s" if left else "o")
-            head.set_markerfacecolor(self.theme["bg"] if left and not diverged else head.get_color())
-            self.ax.draw_artist(line)
-            self.ax.draw_artist(head)
-            if self._run_lines:
-                from ..plan import loss_text
-
-                width = max(10, max(map(len, self.plan.labels)))
-                self._run_texts[k] = f"{self.plan.labels[k]:<{width}} {self.plan.loss_label} {loss_text(trace, s)}"
-        if self.curve:
-            self.curve.update(plan.steps[i])
-            for _, cl, dot in self.curve.lines:
-                cl.axes.draw_artist(cl)
-                dot.axes.draw_artist(dot)
-        frame = self.canvas.buffer_rgba()
-        pixels = np.asarray(frame)
-        if self.hud:
-            self.hud.paste(pixels, plan.text[i], *self.layout.hud)
-        for line, text, at in zip(self._run_lines, self._run_texts, self.layout.run_lines):
-            line.paste(pixels, text, *at)
-        return frame
+            head.set_markerfacecolor(painter.theme["bg"] if left and not diverged else head.get_color())

@@ -155,8 +155,6 @@ class Scene:
             object.__setattr__(self, "plane", self.plane.resolved([r.name for r in runs] + [p.label for p in paths]))
         if self.evaluate_on not in ("test", "train"):
             raise SceneError("evaluate_on", "'test' or 'train'", self.evaluate_on)
-        if self.device not in DEVICES:
-            raise SceneError("device", "'cpu', 'cuda' or 'auto'", self.device)
         if not isinstance(self.grid, Grid):
             raise SceneError("grid", "a lossfilm Grid", self.grid)
         from .losses import LOSSES
@@ -170,11 +168,7 @@ class Scene:
             for k, v in self.init.items():
                 _number(v, f"init[{k!r}]")
             object.__setattr__(self, "init", dict(sorted(self.init.items())))
-        _integer(self.seed, "seed", minimum=0)
-        object.__setattr__(self, "duration", _number(self.duration, "duration", positive=True))
-        if self.fps is not None:
-            _integer(self.fps, "fps", minimum=1)
-        object.__setattr__(self, "memory_mb", _number(self.memory_mb, "memory_mb", positive=True))
+        self._check_common()
         rows, cols = self.grid.shape()
         if rows * cols * GRID_BYTES_PER_POINT > self.memory_mb * 2**20:
             raise SceneError("grid", f"at most {int(self.memory_mb * 2**20 // GRID_BYTES_PER_POINT)} points for "
@@ -231,6 +225,10 @@ class Scene:
             if run.scheduler_every == "epoch" and run.scheduler is not None:
                 raise SceneError(f"runs[{k}].scheduler_every", "'step' on a surface (there are no epochs)", "epoch")
         object.__setattr__(self, "runs", runs)
+        self._check_common()
+
+    def _check_common(self) -> None:
+        """What every scene has, a network's or a surface's: each checked here, once."""
         _integer(self.seed, "seed", minimum=0)
         object.__setattr__(self, "duration", _number(self.duration, "duration", positive=True))
         if self.fps is not None:

@@ -116,8 +116,21 @@ class Style:
     # "smooth": each facet's colour blends between its corners (Gouraud); "flat": one colour per facet,
     # 10-25 % cheaper to paint, for a batch where speed counts more than the last polish.
     shading: str = "smooth"
+    # The scene's own overlays, drawn on every frame above the picture, in the 3-D and the flat view: one
+    # object each of a class with setup/update/paste (lossfilm.paint.overlays.Overlay). They travel to the
+    # workers with the style, so each must pickle (its class at module level of an importable module).
+    overlays: tuple = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.overlays, (list, tuple)):
+            object.__setattr__(self, "overlays", tuple(self.overlays))
+        else:
+            raise SceneError("style.overlays", "a list of overlay objects", self.overlays)
+        for i, overlay in enumerate(self.overlays):
+            if isinstance(overlay, type) or not all(callable(getattr(overlay, m, None))
+                                                    for m in ("setup", "update", "paste", "boxes")):
+                raise SceneError(f"style.overlays[{i}]", "an overlay object (an instance of a subclass of "
+                                                         "lossfilm.paint.overlays.Overlay)", overlay)
         if self.z_follows is True and (self.z_range is not None or self.colorbar):
             raise SceneError("style.z_follows", "False with z_range= or colorbar=True (one range for the film)",
                              self.z_follows)
