@@ -51,17 +51,16 @@ def test_a_race_shows_every_runs_colour_in_its_last_frame(tmp_path, cache_dir):
 
 
 def test_max_mb_keeps_a_gif_under_budget_and_says_what_gave(article, cache_dir, tmp_path):
-    result = render(article, quality="low", formats=["gif"], out=tmp_path, fps=15, duration=3,
-                    cache_dir=cache_dir, max_mb=0.25, jobs=1)
+    # A small film (20 frames at 480x270, a 0.38 MB GIF unbounded) asks the same of the budget as a large one.
+    small = dict(quality="low", formats=["gif"], fps=10, duration=2, size=(480, 270), cache_dir=cache_dir, jobs=1)
+    result = render(article, out=tmp_path, max_mb=0.1, **small)
     size = Path(result.outputs["gif"]).stat().st_size
-    assert size <= 0.25 * 2**20
-    assert result.notes and "fps" in result.notes[0] and "under 0.25 MB" in result.notes[0]
+    assert size <= 0.1 * 2**20
+    assert result.notes and "fps" in result.notes[0] and "under 0.1 MB" in result.notes[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["article.gif"]  # the master is gone
-    tight = render(article, quality="low", formats=["gif"], out=tmp_path / "t", fps=15, duration=3,
-                   cache_dir=cache_dir, max_mb=0.001, jobs=1)
+    tight = render(article, out=tmp_path / "t", max_mb=0.001, **small)
     assert any("could not get under" in n for n in tight.notes)
-    roomy = render(article, quality="low", formats=["gif"], out=tmp_path / "r", fps=15, duration=3,
-                   cache_dir=cache_dir, max_mb=50, jobs=1)
+    roomy = render(article, out=tmp_path / "r", max_mb=50, **small)
     # with room to spare only the legibility note remains: nothing was given up for size
     assert [n for n in roomy.notes if not n.startswith("gif: at ")] == []
 

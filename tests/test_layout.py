@@ -122,3 +122,59 @@ def test_the_library_takes_ranges_that_hold_the_applications_pins():
     for name, version in pins.items():
         assert ranges[name].contains(version), (name, version, str(ranges[name]))
         assert str(ranges[name]) != "", name  # a range, not "anything"
+
+
+def test_an_installed_wheel_finds_its_kernels_digest_and_preload_from_any_folder(tmp_path):
+    """Built as a wheel and installed away from the checkout: the C kernels' sources ship beside their
+    modules, the code digest is taken from the subpackages, and the fork server preloads the painter
+    (its memory map holds matplotlib's Agg) for a render with workers, run from another folder."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = PACKAGE.parent
+    src = tmp_path / "src"
+    for name in ("lossfilm", "scenes"):
+        shutil.copytree(root / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.py", "pyproject.toml", "README.md", "requirements.txt", "requirements-dask.txt"):
+        shutil.copy(root / name, src / name)
+    wheels = tmp_path / "wheels"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                            str(wheels), str(src)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    site = tmp_path / "site"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+                              *map(str, wheels.glob("*.whl"))], capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    code = f"""
+import sys
+from pathlib import Path
+import lossfilm
+assert Path(lossfilm.__file__).is_relative_to({str(site)!r}), lossfilm.__file__
+from lossfilm.compute.cache import PACKAGE, code_digest, computing_files
+names = {{p.relative_to(PACKAGE).as_posix() for p in computing_files()}}
+assert {{"compute/build.py", "compute/mlp_kernel.c", "scene/planes.py"}} <= names and "scene/view.py" not in names
+assert len(code_digest()) == 64
+from lossfilm.compute import native
+from lossfilm.paint import raster
+assert raster.load() is not None and native.load() is not None, (raster.status, native.status)
+if __name__ == "__main__":
+    import multiprocessing.forkserver as fs
+    from lossfilm import render
+    from lossfilm.scene.loader import load_scenes
+    scene = load_scenes(Path(lossfilm.__file__).parent / "scenes" / "article.py")[0]
+    from lossfilm._plumbing.executor import LocalProcesses
+    with LocalProcesses(2) as pool:
+        result = render(scene, quality="low", formats=["mp4"], fps=4, duration=1, out="out", executor=pool, jobs=2)
+        maps = open(f"/proc/{{fs._forkserver._forkserver_pid}}/maps").read()
+    print(result.frames, "_backend_agg" in maps)
+"""
+    script = tmp_path / "user.py"
+    script.write_text(code)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(site)
+    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[-2:] == ["4", "True"]

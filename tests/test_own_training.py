@@ -259,11 +259,12 @@ def test_the_shipped_examples_render(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "examples" / "train_elsewhere.py"), "--steps", "40"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
+    scenes = [str(ROOT / "scenes" / f"{scene}.py") for scene in ("from_checkpoints", "own_loop")]
+    p = subprocess.run([sys.executable, str(ROOT / "render.py"), *scenes, "-q", "low", "--fps", "4", "--duration", "1",
+                        "--format", "png", "-o", "out", "-j", "1"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
     for scene in ("from_checkpoints", "own_loop"):
-        p = subprocess.run([sys.executable, str(ROOT / "render.py"), str(ROOT / "scenes" / f"{scene}.py"), "-q", "low",
-                            "--fps", "4", "--duration", "1", "--format", "png", "-o", "out"], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, p.stderr
         assert (tmp_path / "out" / f"{scene}.png").is_file()
 
 

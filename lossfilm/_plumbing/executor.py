@@ -244,10 +244,19 @@ def _check_address(address) -> None:
 
     try:
         scheme, location = parse_address(str(address))
-        if scheme in ("tcp", "tls"):
-            parse_host_port(location)
+        host, port = parse_host_port(location) if scheme in ("tcp", "tls") else (None, None)
     except (ValueError, TypeError):
         raise BadInput(f"--scheduler {address}: expected a scheduler address such as tcp://HOST:8786") from None
+    if host is not None and port:
+        # A refused connection is told at once: Dask's client would retry it until its 10 s timeout.
+        import socket
+
+        try:
+            socket.create_connection((host, port), timeout=3).close()
+        except ConnectionRefusedError as exc:
+            raise BadInput(f"--scheduler {address}: expected a reachable Dask scheduler ({exc.strerror})") from None
+        except OSError:
+            pass  # a slow or filtered network: the client's own timeout decides
 
 
 def _stop(signum, frame):
