@@ -313,8 +313,9 @@ def _render_all(args, work, options, pool) -> int:
         where = f"{sources[id(scene)]} (scene {scene.name!r})" if scene is not None else ""
         raise exc.at(where) if where else exc from None
     except BadInput as exc:
-        scene = getattr(exc, "scene", None)
+        scene, other = getattr(exc, "scene", None), getattr(exc, "other", None)
         if scene is None:
             raise
-        raise BadInput(f"{sources[id(scene)]} (scene {scene.name!r}): {exc}") from None
+        also = f" (the other: {sources[id(other)]})" if other is not None else ""
+        raise BadInput(f"{sources[id(scene)]} (scene {scene.name!r}): {exc}{also}") from None
     return 1 if failed else 0

@@ -1,6 +1,7 @@
 """The two kinds of failure the command line tells apart: bad input (exit 2) and a failed render (exit 1)."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -37,3 +38,19 @@ class RenderError(Exception):
 def one_line(message) -> str:
     """A message on one line: an exception's text may span several (Dask's, ffmpeg's, torch's)."""
     return " ".join(str(message).split())
+
+
+@contextlib.contextmanager
+def users_part(part: str, expected: str):
+    """Code of the scene's own (its model, loss, data, optimizer, scheduler) that raises inside the block
+    is the scene's error, at any time, not only in the preflight: a SceneError naming ``part`` and what
+    was expected, so the command says which scene file and which part, exits 2 and writes nothing for
+    that scene, instead of a bare "error: RuntimeError" naming nothing. Keep the block to the call
+    itself: lossfilm's own code inside it would be blamed on the scene."""
+    try:
+        yield
+    except (SceneError, MemoryError):
+        raise
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        raise SceneError(part, f"{expected}; it raised {type(exc).__name__}: {text[:300]}") from exc

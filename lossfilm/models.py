@@ -6,6 +6,7 @@ factories and whose numbers are cached renders without importing torch at all.
 from __future__ import annotations
 
 import functools
+import numbers
 
 
 def article_net():
@@ -15,9 +16,22 @@ def article_net():
     return nn.Sequential(nn.Linear(1, 1, bias=False), nn.Tanh(), nn.Linear(1, 1, bias=False))
 
 
-def mlp(inputs: int = 2, hidden: tuple[int, ...] = (50,), outputs: int = 3, activation=None):
+def mlp(inputs: int = 2, hidden: int | tuple[int, ...] = (50,), outputs: int = 3, activation=None):
     """A factory for a multilayer perceptron: Linear layers with ``activation`` (a module class,
-    default nn.ReLU) between them."""
+    default nn.ReLU) between them. ``hidden`` is one layer's width (``mlp(2, 16, 2)``) or a tuple of
+    widths, one per hidden layer (``mlp(2, (16, 16), 2)``)."""
+    from .errors import SceneError
+
+    if _width(hidden):
+        hidden = (int(hidden),)
+    elif not (isinstance(hidden, (tuple, list)) and all(_width(h) for h in hidden)):
+        raise SceneError("models.mlp(hidden=...)", "a layer width (16) or a tuple of widths ((16, 16)), each a "
+                                                   "positive integer", hidden)
+    hidden = tuple(int(h) for h in hidden)
+    for name, value in (("inputs", inputs), ("outputs", outputs)):
+        if not _width(value):
+            raise SceneError(f"models.mlp({name}=...)", "a positive integer", value)
+
     def build():
         from torch import nn
 
@@ -31,6 +45,10 @@ def mlp(inputs: int = 2, hidden: tuple[int, ...] = (50,), outputs: int = 3, acti
 
     build.__name__ = f"mlp_{inputs}_{'_'.join(map(str, hidden))}_{outputs}"
     return build
+
+
+def _width(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
 
 
 @functools.lru_cache(maxsize=None)

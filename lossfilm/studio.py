@@ -123,10 +123,13 @@ def render_many(scenes: Sequence[Scene], executor, options: Options | None = Non
     options) apply to every scene."""
     options = (options or Options(**kwargs)).check()
     names = [scene.name for scene in scenes]
-    twice = next((n for n in names if names.count(n) > 1), None)
-    if twice is not None:
-        raise BadInput(f"scene name {twice!r}: expected each scene of one command to have its own name "
-                       f"(both would write {Path(options.out) / twice}.*)")
+    again = next((k for k, n in enumerate(names) if n in names[:k]), None)
+    if again is not None:
+        first = scenes[names.index(names[again])]
+        exc = BadInput(f"name: expected each scene of one command to have its own name (another scene is named "
+                       f"{names[again]!r} too, and both would write {Path(options.out) / names[again]}.*)")
+        exc.scene, exc.other = scenes[again], first  # for the caller's message: which scenes of which files
+        raise exc
     settings = []
     for scene in scenes:  # every scene checked before any is made
         try:

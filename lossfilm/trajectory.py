@@ -84,6 +84,14 @@ class Rows:
             self._file.write(self._blocks[-1][:self._filled].tobytes())
         self._blocks = []
 
+    def last(self) -> np.ndarray | None:
+        """The last row appended (a copy), or None before any."""
+        if not self.count:
+            return None
+        if self._file is not None:
+            return self._scratch.copy()
+        return self._blocks[-1][self._filled - 1].copy()
+
     def array(self) -> np.ndarray:
         if self._file is not None:
             self._file.flush()
@@ -304,11 +312,22 @@ class Recording:
         self.step()  # the start
 
     def step(self) -> None:
-        if self._views:  # detached flat views of the parameters, made once: optimizers update in place
-            self._rows.append_from(self._views)
-            return
+        views = self._views
+        if views:  # detached flat views of the parameters, made once: optimizers update in place
+            # ...unless the loop moved a parameter to new memory (``p.data = ...``: Lookahead, SWA or EMA
+            # swaps, pruning by assignment, vector_to_parameters): then the views are made again.
+            if all(v.data_ptr() == p.data_ptr() for v, p in zip(views, self._params)):
+                self._rows.append_from(views)
+                return
+            self._views = None
         import torch
 
+        sizes = [p.numel() for p in self._params]
+        if sum(sizes) != self._rows.size:
+            moved = next(n for n, p, shape in zip(self._names, self._params, self._shapes) if tuple(p.shape) != shape)
+            raise ValueError(f"record({self.label!r}): parameter {moved!r} changed its shape during training "
+                             f"(from {list(self._shapes[self._names.index(moved)])}): a path needs the same "
+                             "parameters at every step")
         if self._views is None:
             simple = all(p.is_contiguous() and p.device.type == "cpu" and p.dtype == torch.float32
                          for p in self._params)
@@ -327,6 +346,7 @@ class Recording:
 
     def close(self) -> Trajectory:
         if self._trajectory is None:
+            self._check_the_end()
             losses = np.asarray([np.nan] + self._losses) if len(self._losses) == self._rows.count - 1 else None
             buffers = {n: b.detach().cpu().numpy() for n, b in self.model.named_buffers()}
             self._trajectory = Trajectory(params=self._rows.array(), names=self._names, shapes=self._shapes,
@@ -334,6 +354,32 @@ class Recording:
                                           loss=losses, buffers=buffers)
             self.model = self._params = self._views = None  # a closed recording holds no live tensors
         return self._trajectory
+
+    def _check_the_end(self) -> None:
+        """Warn, loudly, when the model's weights now are not the last recorded step's: something moved
+        them outside ``optimizer.step()``, or replaced a parameter the recording cannot follow, and the
+        film's path would end somewhere the model is not."""
+        import warnings
+
+        import torch
+
+        named = list(self.model.named_parameters())
+        last = self._rows.last()
+        if last is None:
+            return
+        if [n for n, _ in named] != self._names or sum(p.numel() for _, p in named) != last.size:
+            warnings.warn(f"record({self.label!r}): the model's parameters are not the ones recorded (a parameter "
+                          "was replaced or added): the path shows the recorded ones", RuntimeWarning, stacklevel=3)
+            return
+        now = torch.cat([p.detach().reshape(-1).float().cpu() for _, p in named]).numpy()
+        gap = np.abs(now - last)
+        if not np.all(gap <= 1e-6 + 1e-5 * np.abs(now)):
+            at = int(np.argmax(gap))
+            name = self._names[int(np.searchsorted(np.cumsum([p.numel() for _, p in named]), at, side="right"))]
+            warnings.warn(f"record({self.label!r}): the model's weights differ from the last recorded step by up to "
+                          f"{gap.max():.3g} (in {name!r}): they were changed after the last optimizer.step(), so the "
+                          "film's path ends at the last step, not at the model's final weights", RuntimeWarning,
+                          stacklevel=3)
 
     def to_trajectory(self) -> Trajectory:
         return self.close()

@@ -249,11 +249,71 @@ def test_a_bad_scene_later_in_the_list_stops_everything_before_the_first_film(cl
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_plane_naming_a_parameter_the_model_lacks_stops_everything_before_the_first_film(cli, tmp_path, cache_dir,
+                                                                                          jobs):
+    """Found in the preflight (it needs the model), not when the second scene's numbers are computed:
+    with -j 1 the first film was once written before the error."""
+    bad = tmp_path / "later.py"
+    bad.write_text("import dataclasses, article\nfrom lossfilm import WeightsPlane\n"
+                   "scene = dataclasses.replace(article.scene, name='later', plane=WeightsPlane('0.weight', 'fc.bias'))\n")
+    (tmp_path / "article.py").write_text((ROOT / "scenes" / "article.py").read_text())
+    code, _, err = cli(str(tmp_path / "article.py"), str(bad), "-q", "low", "--duration", "1", "-j", jobs,
+                       "-o", str(tmp_path / "out"), "--no-cache")
+    assert code == 2 and "plane.b: expected a scalar parameter or name[i] of the model" in err and str(bad) in err, err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_model_that_fails_on_a_full_batch_is_the_scenes_error(cli, tmp_path):
+    """It passes the preflight's few rows, then raises on the first batch of 128: exit 2, one line naming
+    the scene file and the model, nothing written (it once said only 'error: RuntimeError: ...', exit 1)."""
+    f = tmp_path / "fixed_batch.py"
+    f.write_text("""
+import torch
+from lossfilm import RandomPlane, Run, Scene, datasets
+
+
+class FixedBatch(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.fc(x.reshape(8, 2))  # written for the few rows it was tried on
+
+
+scene = Scene(name="fixed_batch", data=datasets.moons(n=400, seed=0), model=FixedBatch, loss="cross_entropy",
+              runs=[Run("sgd", lr=0.1, epochs=1, batch_size=128)], plane=RandomPlane(seed=0))
+""")
+    code, _, err = cli(str(f), "-q", "low", "--duration", "1", "-o", str(tmp_path / "out"), "--no-cache")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{f} (scene 'fixed_batch'): model: expected a module that takes every training batch (here 128 rows)" in err
+    assert "RuntimeError" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_mlp_takes_one_width_or_names_what_it_expects():
+    from lossfilm import models
+    from lossfilm.errors import SceneError
+
+    assert [m.out_features for m in models.mlp(2, 16, 2)() if hasattr(m, "out_features")] == [16, 2]
+    assert [m.out_features for m in models.mlp(2, (16, 8), 2)() if hasattr(m, "out_features")] == [16, 8, 2]
+    with pytest.raises(SceneError, match=r"models.mlp\(hidden=...\): expected a layer width"):
+        models.mlp(2, "16", 2)
+    with pytest.raises(SceneError, match=r"models.mlp\(outputs=...\)"):
+        models.mlp(2, 16, 0)
+
+
 # --- 4. collisions and paths -------------------------------------------------------------------------------
 
 def test_the_same_scene_twice_is_refused(cli, tmp_path):
-    code, _, err = cli("scenes/article.py", "scenes/article.py", "-o", str(tmp_path / "out"))
-    assert code == 2 and "scene name 'article': expected each scene of one command to have its own name" in err
+    """Named by file, both of them: the line once named no scene file at all."""
+    copy = tmp_path / "again.py"
+    copy.write_text((ROOT / "scenes" / "article.py").read_text())
+    code, _, err = cli("scenes/article.py", str(copy), "-o", str(tmp_path / "out"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{copy} (scene 'article'): name: expected each scene of one command to have its own name" in err
+    assert "the other: scenes/article.py" in err or f"the other: {ROOT / 'scenes' / 'article.py'}" in err, err
 
 
 def test_an_apostrophe_in_the_output_folder_joins_segments(cli, tmp_path, cache_dir):

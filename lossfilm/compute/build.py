@@ -19,7 +19,7 @@ from torch import nn
 from ..scene import losses, optimizers
 from .._plumbing import threads
 from .._plumbing.threads import torch_threads
-from ..errors import SceneError
+from ..errors import SceneError, users_part
 from .directions import filter_normalized, pca_directions  # noqa: F401 (re-exported)
 from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
 from ..landscape import Landscape, Trace
@@ -95,6 +95,8 @@ def preflight(scene: Scene) -> None:
         optimizers.scheduler(run, opt)
     for path in scene.paths:
         path.aligned(model)
+    if scene.plane is not None:
+        scene.plane.check(ParamSpace(model))
 
 
 def _samples(scene: Scene):
@@ -132,8 +134,13 @@ def _batches(scene: Scene, run: Run, gen: torch.Generator):
     """One epoch's (x, y) batches: tensor slices of the scene's arrays (a DataLoader costs more than the
     step for small models), or the scene's own DataLoader as it iterates."""
     if isinstance(scene.data, LoaderData):
-        yield from ((xb, yb) for xb, yb in scene.data.loader)
-        return
+        batches = iter(scene.data.loader)
+        while True:
+            with users_part("data", "a DataLoader that yields (x, y) batches"):
+                batch = next(batches, None)
+            if batch is None:
+                return
+            yield batch
     x, y = torch.as_tensor(scene.data.x_train), torch.as_tensor(scene.data.y_train)
     n = len(x)
     order = torch.randperm(n, generator=gen) if run.shuffle else None
@@ -143,6 +150,10 @@ def _batches(scene: Scene, run: Run, gen: torch.Generator):
         else:
             idx = order[start:start + run.batch_size]
             yield x[idx], y[idx]
+
+
+# What the model (and loss) must do for the evaluator: batches of the evaluation split, at every point.
+_EVALUATED = "a module (and loss) that take every batch of the evaluation data at every point of the plane"
 
 
 def steps_per_epoch(scene: Scene, run: Run) -> int:
@@ -170,15 +181,21 @@ def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Re
         for xb, yb in _batches(scene, run, gen):
             def closure():  # every optimizer takes one; LBFGS calls it several times a step
                 opt.zero_grad(set_to_none=True)
-                value = loss.fn(model(xb), yb)
-                value.backward()
+                with users_part("model", f"a module that takes every training batch (here {len(xb)} rows)"):
+                    out = model(xb)
+                with users_part("loss", "a callable (output, target) -> scalar on every training batch"):
+                    value = loss.fn(out, yb)
+                with users_part("model", "a module whose loss can be differentiated (backward)"):
+                    value.backward()
                 if run.clip_grad_norm:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), run.clip_grad_norm)
                 return value
 
-            value = opt.step(closure)
+            with users_part("run.optimizer", "an optimizer whose step() works"):
+                value = optimizers.step_with(opt, closure)
             if schedule is not None and run.scheduler_every == "step":
-                schedule.step()
+                with users_part("run.scheduler", "a scheduler whose step() works"):
+                    schedule.step()
             theta = space.flatten(model)
             if not (torch.isfinite(torch.as_tensor(value)) and torch.isfinite(theta).all()) or kept > steps:
                 diverged_at = kept - 1 if kept <= steps else -1
@@ -191,7 +208,8 @@ def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Re
             break
         epoch_ends.append(kept - 1)
         if schedule is not None and run.scheduler_every == "epoch":
-            schedule.step()
+            with users_part("run.scheduler", "a scheduler whose step() works"):
+                schedule.step()
     return Recorded(thetas[:kept], np.asarray(epoch_ends, dtype=np.int64), diverged_at, model, None, lr)
 
 
@@ -310,7 +328,9 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     traces = []
     for record in records:
         alpha, beta = project(record.thetas, theta0, d1, d2, scene.memory_mb)
-        traces.append(Trace(alpha, beta, evaluator(record.thetas), record.epoch_ends, record.diverged_at,
+        with users_part("model", _EVALUATED):
+            along = evaluator(record.thetas)
+        traces.append(Trace(alpha, beta, along, record.epoch_ends, record.diverged_at,
                             record.step_numbers, record.lr))
     d1s = d2s = None
     if refit:  # every path in every moment's plane; the grid holds them all
@@ -336,7 +356,8 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
                    scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres, d1s, d2s)
     rows = surfaces * len(betas)
     with job.evaluated_by(evaluator):  # rows evaluated here reuse this evaluator
-        parts = executor.map_rows(plane_rows, job, rows, tick) if executor else [plane_rows(job, (0, rows), tick)]
+        with users_part("model", _EVALUATED):
+            parts = executor.map_rows(plane_rows, job, rows, tick) if executor else [plane_rows(job, (0, rows), tick)]
     grids = np.concatenate(parts, axis=0).reshape(surfaces, len(betas), len(alphas))
     return Landscape(
         alphas=alphas, betas=betas, loss=grids[-1], traces=traces,
@@ -400,12 +421,15 @@ def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, directi
     data = scene.data
     other = (data.x_train, data.y_train) if scene.evaluate_on == "test" else (data.x_test, data.y_test)
     second = Evaluator(model, loss, *other, scene.memory_mb, resolve_device(device or scene.device))
-    grid = np.stack([evaluator(line), second(line)]).astype(np.float64)
+    with users_part("model", _EVALUATED):
+        grid = np.stack([evaluator(line), second(line)]).astype(np.float64)
     d = direction.double()
     traces = []
     for record in records:
         t = ((torch.as_tensor(np.asarray(record.thetas), dtype=torch.float64) - a.double()) @ d / (d @ d)).numpy()
-        traces.append(Trace(t, np.zeros_like(t), evaluator(record.thetas), record.epoch_ends, record.diverged_at,
+        with users_part("model", _EVALUATED):
+            along = evaluator(record.thetas)
+        traces.append(Trace(t, np.zeros_like(t), along, record.epoch_ends, record.diverged_at,
                             record.step_numbers, record.lr))
     inside = (ts >= 0) & (ts <= 1)
     ends = grid[0, [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]]

@@ -207,7 +207,7 @@ def _descend(scene: Scene, run: Run, index: int, start: torch.Tensor, steps: int
     for t in range(1, steps + 1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a candidate that overflows is the search's business
-            opt.step(closure)
+            optimizers.step_with(opt, closure)
         if schedule is not None:
             schedule.step()
         now = torch.stack([p.detach() for p in points]).numpy()

@@ -44,3 +44,24 @@ def scheduler(run, opt):
         raise SceneError("run.scheduler", "a function returning an LR scheduler (something with .step())",
                          type(made).__name__)
     return made
+
+
+def step_with(opt, closure):
+    """One optimizer step that works whether or not the optimizer calls the closure, and the loss at
+    the weights it started from. The gradients are made here, before ``step``: the most common
+    hand-written optimizer (``def step(self, closure=None)``: read ``p.grad``, return None) never calls
+    the closure, and stood still. An optimizer that does call it (every torch one, once; L-BFGS several
+    times) gets the value already made on its first call, with the gradients it left, and a fresh
+    evaluation on every later call: the same arithmetic as before, step for step. The loss returned is
+    ours, never the optimizer's return value (None, or whatever the user's class returns)."""
+    value = closure()
+    first = [True]
+
+    def once_then_fresh():
+        if first[0]:
+            first[0] = False
+            return value
+        return closure()
+
+    opt.step(once_then_fresh)
+    return value

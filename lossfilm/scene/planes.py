@@ -32,6 +32,10 @@ class Plane:
     def basis(self, space, path, memory_mb: float):
         raise NotImplementedError
 
+    def check(self, space) -> None:
+        """Bad input that needs the model (``space``: its parameters' names and shapes), raised as a
+        SceneError in the preflight, before any scene is trained or any film written. Nothing by default."""
+
     def axis_labels(self) -> tuple[str, str]:
         return getattr(self, "labels", None) or ("α", "β")
 
@@ -59,17 +63,20 @@ class WeightsPlane(Plane):
     def axis_labels(self) -> tuple[str, str]:
         return self.labels or (self.a, self.b)
 
+    def check(self, space) -> None:
+        for part, ref in (("a", self.a), ("b", self.b)):
+            if space.index(ref) is None:
+                names = ", ".join(f"{n}{list(s)}" if s else n for n, s in zip(space.names, space.shapes))
+                raise SceneError(f"plane.{part}", f"a scalar parameter or name[i] of the model ({names})", ref)
+
     def basis(self, space, path, memory_mb):
         import torch
 
         from ..compute.directions import center_of
 
         center = center_of(path, "final")
+        self.check(space)
         ia, ib = space.index(self.a), space.index(self.b)
-        for part, ref, i in (("a", self.a, ia), ("b", self.b, ib)):
-            if i is None:
-                names = ", ".join(f"{n}{list(s)}" if s else n for n, s in zip(space.names, space.shapes))
-                raise SceneError(f"plane.{part}", f"a scalar parameter or name[i] of the model ({names})", ref)
         d1, d2 = torch.zeros(space.size), torch.zeros(space.size)
         d1[ia] = d2[ib] = 1.0
         center[ia] = center[ib] = 0.0  # so that alpha and beta are the two weights themselves
@@ -160,6 +167,12 @@ class CustomPlane(Plane):
 
     def axis_labels(self) -> tuple[str, str]:
         return self.labels
+
+    def check(self, space) -> None:
+        from ..compute.directions import given_direction
+
+        given_direction(self.d1, space, "plane.d1")
+        given_direction(self.d2, space, "plane.d2")
 
     def basis(self, space, path, memory_mb):
         from ..compute.directions import center_of, given_direction
