@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import SceneError
+from .errors import SceneError, users_part
 
 
 def _pair(value: Any, field_name: str) -> tuple[float, float]:
@@ -71,7 +71,10 @@ class Surface:
         return x, y
 
     def __call__(self, x, y):
-        return self.fn(x, y)
+        # A function of the scene's own that raises on some point a run reaches is the scene's error.
+        with users_part("surface.fn", "a function f(x, y) of torch tensors that works at every point the runs "
+                                      "reach and over the whole domain"):
+            return self.fn(x, y)
 
 
 def function(f: Callable[[Any, Any], Any], domain, minima=None, start=None, label: str = "f(x, y)",

@@ -143,3 +143,25 @@ def test_weights_changed_after_the_last_step_are_told_loudly(cli, tmp_path):
     _, _, done = _render(cli, tmp_path, "after", source)
     assert "warning: record('loop'): the model's weights differ from the last recorded step" in done.stderr
     assert "'0.weight'" in done.stderr
+
+
+def test_a_surface_function_that_raises_where_a_run_goes_is_the_scenes_error(cli, tmp_path):
+    """The preflight tries f at the start; a run that reaches where f raises was once an exit 1 naming nothing."""
+    scene = tmp_path / "edge.py"
+    scene.write_text('''
+from lossfilm import Run, Scene, surfaces
+
+
+def f(x, y):
+    if (x > 2).any():
+        raise ValueError("outside my table")
+    return (x - 1) ** 2 + (y - 1) ** 2
+
+
+scene = Scene(name="edge", surface=surfaces.function(f, domain=((-1, 3), (-1, 3))), start=(0.0, 0.0),
+              runs=[Run("sgd", lr=0.9, steps=50)])
+''')
+    done = cli(str(scene), "-q", "low", "--duration", "1", "--format", "npz", "-o", str(tmp_path / "out"), "--no-cache")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert f"{scene} (scene 'edge'): surface.fn: expected a function f(x, y)" in done.stderr
+    assert "ValueError: outside my table" in done.stderr and not (tmp_path / "out" / "edge.npz").exists()
