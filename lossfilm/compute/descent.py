@@ -65,7 +65,7 @@ def check(scene: Scene) -> None:
     f = scene.surface
     x, y = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in scene.start_of(scene.runs[0]))
     try:
-        value = f(x, y)
+        value = f.fn(x, y)  # the function itself: its own message names the start
     except Exception as exc:
         raise SceneError("surface.fn", f"a function f(x, y) written with torch operations (at the start it raised "
                                        f"{type(exc).__name__}: {exc})") from None
