@@ -55,7 +55,8 @@ class FlatPainter:
         self.paths = FlatPaths()
         # The style's own overlays are set up before the background is taken: what they draw once is
         # part of it, what they animate is drawn every frame.
-        self.overlays = (set_up([self.paths], self) + self.chrome.overlays
+        own = [FlatMinima(), self.paths] if not self.line else [self.paths]  # a line's plot stars its a and b
+        self.overlays = (set_up(own, self) + self.chrome.overlays
                          + set_up(map(copy.copy, style.overlays), self))
         for overlay in self.overlays:
             for artist in overlay.animated:
@@ -116,13 +117,6 @@ class FlatPainter:
             self.image.set_animated(True)
             for c in self.contours:
                 c.set_animated(True)
-        m = landscape.minima
-        if len(m):
-            self.ax.plot(m[:, 0], m[:, 1], ls="", marker="*", ms=13, color=STAR, mec=self.theme["bg"], mew=0.8,
-                         zorder=4)
-            for (x, y), name in zip(m, landscape.facts.get("models", {})):
-                self.ax.annotate(name, (x, y), xytext=(0, 9), textcoords="offset points", ha="center",
-                                 color=STAR, fontsize=POINTS["legend"], weight="bold", zorder=4)
         self.ax.set_xlim(xs[0], xs[-1])
         self.ax.set_ylim(ys[0], ys[-1])
         names = landscape.axis_labels
@@ -249,3 +243,18 @@ class FlatPaths(Overlay):
             left = bool(len(last) and last[0] < len(px) - 1)
             head.set_marker("X" if diverged else "s" if left else "o")
             head.set_markerfacecolor(painter.theme["bg"] if left and not diverged else head.get_color())
+
+
+class FlatMinima(Overlay):
+    """The surface's known minima as stars on the map (a ModelsPlane's a, b, c named above theirs): drawn
+    once, into the background."""
+
+    def setup(self, painter) -> None:
+        m = painter.landscape.minima
+        if not len(m):
+            return
+        painter.ax.plot(m[:, 0], m[:, 1], ls="", marker="*", ms=13, color=STAR, mec=painter.theme["bg"], mew=0.8,
+                        zorder=4)
+        for (x, y), name in zip(m, painter.landscape.facts.get("models", {})):
+            painter.ax.annotate(name, (x, y), xytext=(0, 9), textcoords="offset points", ha="center",
+                                color=STAR, fontsize=POINTS["legend"], weight="bold", zorder=4)
