@@ -15,13 +15,12 @@ import traceback
 import warnings
 from pathlib import Path
 
+from . import shipped
 from .errors import BadInput, RenderError, SceneError, one_line
 from ._plumbing.redeliver import deliver_again
 
 # The article's scene: beside the package in a checkout, inside it when installed (pip install .).
-_HERE = Path(__file__).resolve().parent
-DEFAULT_SCENE = next((p for p in (_HERE.parent / "scenes" / "article.py", _HERE / "scenes" / "article.py")
-                      if p.is_file()), _HERE.parent / "scenes" / "article.py")
+DEFAULT_SCENE = shipped.folder() / "article.py"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,8 +36,11 @@ def parser() -> argparse.ArgumentParser:
     d = Options()
 
     p = _Parser(prog=Path(sys.argv[0]).name or "render.py", description="Render films of neural-network loss landscapes.",
-                epilog="With no scene file, renders scenes/article.py. Outputs go to DIR/<scene name>.<format>.")
-    p.add_argument("scenes", nargs="*", metavar="SCENE_FILE", help="scene files (default: scenes/article.py)")
+                epilog="With no scene file, renders scenes/article.py. Outputs go to DIR/<scene name>.<format>. "
+                       "'init FILE' writes a starter scene to FILE.")
+    p.add_argument("scenes", nargs="*", metavar="SCENE_FILE",
+                   help="scene files, or names of shipped scenes (see --list; default: the article's)")
+    p.add_argument("--list", action="store_true", help="list the shipped scenes, one line each, and exit")
     p.add_argument("-q", "--quality", default=d.quality, choices=list(QUALITIES),
                    help="low 854x480@15, medium 1280x720@30 (default), high 1920x1080@60, 4k 3840x2160@60")
     p.add_argument("--format", nargs="+", default=list(d.formats), choices=list(FORMATS), metavar="FMT",
@@ -241,6 +243,15 @@ def main(argv: list[str] | None = None) -> int:
             sys.unraisablehook = previous[3]
 
 
+def _init(rest: list[str]) -> int:
+    """``init FILE``: a commented starter scene, written where asked."""
+    if len(rest) != 1 or rest[0].startswith("-"):
+        raise BadInput("init: expected one file name for the new scene, e.g. lossfilm init my_scene.py")
+    path = shipped.write_starter(Path(rest[0]))
+    print(f"wrote {path}: render it with `lossfilm {path}` (or python render.py {path})", file=sys.stderr)
+    return 0
+
+
 def _format_options(args) -> dict[str, dict[str, str]]:
     """The format options given on the command line, {format: {option: value}}."""
     given: dict[str, dict[str, str]] = {}
@@ -254,7 +265,15 @@ def _format_options(args) -> dict[str, dict[str, str]]:
 def _main(argv: list[str] | None) -> int:
     from .settings import Options
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["init"]:
+        return _init(argv[1:])
     args = parser().parse_args(argv)
+    if args.list:
+        width = max(map(len, shipped.names()))
+        for name, line in shipped.described():
+            print(f"{name:<{width}}  {line}")
+        return 0
     options = Options(quality=args.quality, formats=args.format, out=args.output, fps=args.fps,
                       duration=args.duration, size=args.size, max_mb=args.max_mb, poster_at=args.poster_at,
                       device=args.device, use_cache=not args.no_cache, cache_dir=args.cache_dir,
@@ -267,7 +286,7 @@ def _main(argv: list[str] | None) -> int:
     from ._plumbing.dynamo_stub import defer
 
     defer()  # and torch.optim need not import the compiler (1.1 s) unless a scene compiles
-    files = args.scenes or [str(DEFAULT_SCENE)]
+    files = [shipped.resolve(f) for f in args.scenes] or [str(DEFAULT_SCENE)]
     if args.scheduler:
         from ._plumbing.executor import DaskCluster
 

@@ -106,3 +106,43 @@ def test_an_unwritable_output_folder_is_bad_input(cli, tmp_path):
     blocker.write_text("")
     p = cli("-o", str(blocker / "sub"))
     assert p.returncode == 2 and "-o" in p.stderr
+
+
+def test_a_shipped_scene_renders_by_name_from_any_folder(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no scenes/ here
+    for given in ("beale", "scenes/beale.py"):
+        done = cli(given, "-q", "low", "--fps", "4", "--duration", "1", "--format", "npz", "-o", f"out{len(given)}",
+                   "--cache-dir", "cache")
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / f"out{len(given)}" / "beale.npz").is_file()
+    (tmp_path / "beale.py").write_text("raise SystemExit('mine, not the shipped one')\n")
+    done = cli("beale.py", "-q", "low", "--format", "npz", "-o", "out")  # a file that exists always wins
+    assert done.returncode == 2 and "beale.py:1: the scene file called sys.exit" in done.stderr
+    done = cli("no_such_scene", "-o", "out")
+    assert done.returncode == 2 and "no_such_scene: scene file not found" in done.stderr and "--list" in done.stderr
+
+
+def test_list_names_every_shipped_scene_with_one_line(cli):
+    from lossfilm import shipped
+
+    done = cli("--list")
+    assert done.returncode == 0 and done.stderr == ""
+    rows = done.stdout.strip().splitlines()
+    assert [r.split()[0] for r in rows] == shipped.names() and len(rows) >= 19
+    assert all(len(r.split(maxsplit=1)) == 2 and len(r) <= 124 for r in rows)
+    assert any(r.startswith("rosenbrock_race ") and "Rosenbrock" in r for r in rows)
+
+
+def test_init_writes_a_starter_scene_that_renders_as_written(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    done = cli("init", "first.py")
+    assert done.returncode == 0 and "first.py" in done.stderr
+    text = (tmp_path / "first.py").read_text()
+    assert 'name="first"' in text and "PCAPlane()" in text and text.count("Run(") == 2
+    done = cli("first.py", "-q", "low", "--fps", "4", "--duration", "1", "--format", "npz", "--json", "-o", "out",
+               "--cache-dir", "cache")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [r["label"] for r in report["runs"]] == ["SGD", "Adam"]
+    again = cli("init", "first.py")
+    assert again.returncode == 2 and "already there" in again.stderr

@@ -159,6 +159,10 @@ assert len(code_digest()) == 64
 from lossfilm.compute import native
 from lossfilm.paint import raster
 assert raster.load() is not None and native.load() is not None, (raster.status, native.status)
+import lossfilm.scenes
+from lossfilm import shipped
+assert lossfilm.scenes.__file__ is not None and "rosenbrock_race" in shipped.names()
+assert shipped.folder().is_relative_to({str(site)!r})
 if __name__ == "__main__":
     import multiprocessing.forkserver as fs
     from lossfilm import render

@@ -25,7 +25,8 @@ def load_scenes(path: str | Path) -> list[Scene]:
     path = Path(path)
     shown = str(path)
     if not path.is_file():
-        raise BadInput(f"{shown}: scene file not found" if not path.exists() else f"{shown}: expected a scene file, got a folder")
+        raise BadInput(f"{shown}: scene file not found (a scene file's path, or a shipped scene's name: see --list)"
+                       if not path.exists() else f"{shown}: expected a scene file, got a folder")
     if path.suffix != ".py":
         raise BadInput(f"{shown}: expected a Python scene file (.py)")
     name = f"lossfilm_scene_{abs(hash(path.resolve()))}"
