@@ -13,11 +13,8 @@ every frame which stretches of the path a hill really hides from the camera (``p
 from __future__ import annotations
 
 import copy
-import dataclasses
 
-import matplotlib
 import numpy as np
-from matplotlib.colors import LightSource, Normalize
 from mpl_toolkits.mplot3d import proj3d
 from mpl_toolkits.mplot3d.art3d import Line3D
 
@@ -27,16 +24,13 @@ from ..scene.view import Style
 from ..settings import Look
 from .axes3d import LeanAxes
 from .chrome import Chrome
-from .colors import LIFT, THEMES, bilinear, contrasting, log_heights, z_extent
+from .colors import LIFT, THEMES
 from .framing import Framing
-from .geometry import (BOX_ASPECT, LIGHT_REACH, LIGHT_SPAN, SNAP_DEPTH, HeightField, _decimate, _nearest, facets,
-                       smoothed)
 from .layout import POINTS, compacted
 from .overlays import set_up
 from .paths import Arrows, Minima, Paths
 from .sprites import TextSprites
-from .surface import FastLine3D, FastSurface, _surface, fast_floor
-from .valleys import drawn_heights, light_weights, valley_snapped
+from .surface import FastLine3D, draw_surface
 
 
 class Painter:
@@ -53,96 +47,10 @@ class Painter:
         self.ax = ax
         self.framing = Framing(self, rect, float(frame_plan.zoom[0]))
 
-        xs, ys = landscape.alphas, landscape.betas
-        self.zlog = style.zscale == "log"  # heights, colours, ticks and the path all live in log10 units
-        zlo, zhi = z_extent(landscape, style)
-        # One surface, or an evolving film's K surfaces (the last is the landscape's loss), on one range.
-        grids = landscape.surfaces if landscape.surfaces is not None else landscape.loss[None]
-        heights = log_heights(grids) if self.zlog else np.asarray(grids, np.float64)
-        self.own_ranges = None
-        if style.z_follows and len(grids) > 1:
-            # Each surface on its own range, drawn into the film's box: (lo_k, hi_k) maps to (zlo, zhi).
-            self.own_ranges = np.array([z_extent(dataclasses.replace(landscape, surfaces=None, loss=g), style)
-                                        for g in grids])
-            lo_k, hi_k = self.own_ranges[:, 0, None, None], self.own_ranges[:, 1, None, None]
-            heights = zlo + (np.where(np.isfinite(heights), heights, hi_k) - lo_k) / (hi_k - lo_k) * (zhi - zlo)
-        zcs = np.clip(np.where(np.isfinite(heights), heights, zhi), zlo, zhi)
-        zc = zcs[-1]
-        lowest = np.unravel_index(np.argmin(zc), zc.shape)
-        # Smooth shading would draw as well with fewer facets, but the occlusion test and the silhouette
-        # need them: at 0.8 of the preset's, the ray march disagreed with the drawn surface on 17 % of a
-        # frame's path points (test_occlusion_agrees_...).
-        quads = facets(zc, look.surface_quads)
-        ri = _decimate(len(ys), quads, lowest[0])
-        ci = _decimate(len(xs), quads, lowest[1])
-        xd, yd = xs[ci], ys[ri]
-        zds = np.stack([smoothed(g, len(ys) / len(ri), len(xs) / len(ci))[np.ix_(ri, ci)] for g in zcs])
-        zd = zds[-1]
-        floor = zlo - 0.32 * (zhi - zlo)
-        self.floor = floor
-        zlim = (floor, zhi + 2 * LIFT * (zhi - zlo))
-        # An evolving film is measured (fitted to the frame, its axis ticks placed) on the highest of its
-        # surfaces; each frame then shows its own.
-        self.field = HeightField(xd, yd, zds.max(0), zlim)
-        X, Y = np.meshgrid(xd, yd)
-        MX, MY, moved = X, Y, None  # the drawn grid points
-        if len(zds) == 1:  # a still surface: grid points onto the floors of valleys narrower than a facet
-            # Found in the heights before they are clipped to the z range, whose floor can cut a valley
-            # flat. Drawn no deeper than the lattice's own lowest point: a minimum of (nearly) 0 in log z
-            # stays the bowl the lattice draws, not a needle to the axis's floor that hides the runs that
-            # reach it.
-            below = np.where(np.isfinite(heights[-1]), heights[-1], zhi)
-            lowest_drawn = max(zlo, float(zd.min()))
-            MX, MY, zd, moved = valley_snapped(xs, ys, below, ri, ci, zd, SNAP_DEPTH * (zhi - zlo), self.zlog)
-            zd = np.clip(zd, lowest_drawn, zhi)
-            if moved.any():  # the paths and the occlusion test read the surface as drawn, on the full grid
-                self.field = HeightField(xs, ys, drawn_heights(MX, MY, zd, moved, xd, yd, xs, ys), zlim)
-                self.field.mesh = (MX, MY, zd)
-
-        cmap = contrasting(matplotlib.colormaps[style.cmap], theme["bg"])
-        norm = Normalize(zlo, zhi)
-        self.floors = []
-        if style.floor:
-            for g in zds:
-                self.floors.append(fast_floor(ax.contourf(X, Y, g, zdir="z", offset=floor, levels=14, cmap=cmap,
-                                                          norm=norm, alpha=0.85, zorder=0)))
-        light = LightSource(azdeg=315, altdeg=50)
-        # Hill-shading in the box's own proportions, so the light falls as the viewer sees the shape.
-        exaggeration = BOX_ASPECT[2] / self.field.span[2]
-        colors = cmap(norm(np.concatenate([zds[:-1], zd[None]])))
-        if moved is not None and moved.any():
-            # With valleys snapped, the light is the full grid's averaged over a facet: the lattice's
-            # own normals, each from neighbours at uneven distances from the valley's floor, would
-            # light its walls in stripes.
-            shade = light.hillshade(zc, exaggeration, BOX_ASPECT[0] / (len(xs) - 1), BOX_ASPECT[1] / (len(ys) - 1))
-            per_row, per_col = len(ys) / len(ri), len(xs) / len(ci)
-            lit = smoothed(shade, per_row, per_col)[_nearest(ys, MY), _nearest(xs, MX)]
-            if self.zlog:
-                # Log z stretches a floor near zero into a trench narrower than a facet, whose walls'
-                # points sit unevenly far from it and light its facets in teeth: within two facets of a
-                # floor the light blends into its average over eight (light_weights). In linear z the
-                # floors snapped are broad valleys', and blending there smudges the article's saddle.
-                broad = bilinear(xs, ys, smoothed(shade, LIGHT_SPAN * per_row, LIGHT_SPAN * per_col), MX, MY)
-                keep = light_weights(MX, MY, moved, np.median(np.diff(xd)), np.median(np.diff(yd)), LIGHT_REACH)
-                lit = broad + keep * (lit - broad)
-            colors[-1, ..., :3] = light.blend_soft_light(colors[-1, ..., :3], lit[..., None])
-        else:
-            for g, rgba in zip(zds, colors):
-                rgba[..., :3] = light.shade_rgb(rgba[..., :3], g, blend_mode="soft", vert_exag=exaggeration,
-                                                dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
-        self.surface = FastSurface.adopt(_surface(ax, MX, MY, zd, colors[-1]))
-        if style.shading == "smooth":
-            self.surface.smooth(xd, yd, colors[-1], moved)
-        self.morph = None
-        self._zrange = None  # the z axis's extent and ticks: the surface's own, unless set below
-        if len(zds) > 1:
-            self.morph = self.surface.morphing(xd, yd, zds, colors)
-            self._zrange = (float(zds.min()), float(zds.max()))
-            if self.own_ranges is not None:  # ticks are placed by value over the box's whole range
-                self._zrange = (zlo, zhi)
-        if style.z_range is not None:  # a shared range (Compare): every panel's z axis has the same ticks
-            self._zrange = (zlo, zhi)
-
+        drawn = draw_surface(ax, landscape, style, look, theme)
+        self.zlog, self.own_ranges, self.floor, self.field = drawn.zlog, drawn.own_ranges, drawn.floor, drawn.field
+        self.floors, self.surface, self.morph, self._zrange = drawn.floors, drawn.surface, drawn.morph, drawn.zrange
+        xd, yd, zlim, zlo, zhi, norm, cmap = drawn.xd, drawn.yd, drawn.zlim, drawn.zlo, drawn.zhi, drawn.norm, drawn.cmap
         ax.set_xlim(xd[0], xd[-1])
         ax.set_ylim(yd[0], yd[-1])
         ax.set_zlim(*zlim)
@@ -272,3 +180,4 @@ class Painter:
 
     def close(self) -> None:
         self.fig.clear()
+

@@ -1,7 +1,15 @@
-"""mplot3d's artists on fast paths: the surface's quads projected into paths made once and painted
-by the raster kernel, 3-D lines projected with plain arrays, the floor map, an evolving film's morph.
+"""The surface as the 3-D picture draws it (``draw_surface``: decimated, smoothed, snapped onto narrow
+valleys, lit and coloured, with its floor map), and mplot3d's artists on fast paths: the surface's quads
+projected into paths made once and painted by the raster kernel, 3-D lines projected with plain arrays,
+the floor map, an evolving film's morph.
 """
 from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import matplotlib
+from matplotlib.colors import LightSource, Normalize
 
 
 import numpy as np
@@ -11,9 +19,14 @@ from matplotlib.path import Path
 from mpl_toolkits.mplot3d.art3d import Line3D, Poly3DCollection
 
 from . import raster
-from .valleys import (TRIANGLES, TRIANGLES_1_3, corner_ids, splits_along_1_3)
-from .colors import blend
-from .geometry import BOX_ASPECT
+from .valleys import (TRIANGLES, TRIANGLES_1_3, corner_ids, drawn_heights, light_weights, splits_along_1_3,
+                      valley_snapped)
+from ..landscape import Landscape
+from ..scene.view import Style
+from ..settings import Look
+from .colors import LIFT, bilinear, blend, contrasting, log_heights, z_extent
+from .geometry import (BOX_ASPECT, LIGHT_REACH, LIGHT_SPAN, SNAP_DEPTH, HeightField, _decimate, _nearest, facets,
+                       smoothed)
 
 
 class FastSurface(Poly3DCollection):
@@ -222,3 +235,124 @@ class Morph:
         if getattr(self.surface, "_corner_colors", None) is not None:
             self.surface._corner_colors = (1 - u) * self.corner_colors[k] + u * self.corner_colors[k + 1]
         self.at = at
+
+
+@dataclass
+class DrawnSurface:
+    """The surface as the 3-D picture draws it, made once per painter: its height field (what paths are
+    snapped to and occlusion is marched through), the floor's height, the z axis's limits and extent,
+    the surface's artist (and an evolving film's morph and floor maps), and its colours' scale."""
+
+    zlog: bool = False  # heights, colours, ticks and the path all live in log10 units
+    own_ranges: np.ndarray | None = None  # an evolving film whose z range follows each surface
+    floor: float = 0.0
+    field: HeightField | None = None
+    floors: list | None = None  # an evolving film's floor maps, one per moment
+    surface: FastSurface | None = None
+    morph: Morph | None = None
+    zrange: tuple[float, float] | None = None  # the z axis's extent and ticks: the surface's own, unless set
+    zlo: float = 0.0
+    zhi: float = 1.0
+    zlim: tuple[float, float] = (0.0, 1.0)
+    xd: np.ndarray | None = None
+    yd: np.ndarray | None = None
+    norm: Normalize | None = None
+    cmap: object = None
+
+
+def draw_surface(ax, landscape: Landscape, style: Style, look: Look, theme: dict) -> DrawnSurface:
+    """Decimate, smooth, snap, light and colour the landscape's surface (or an evolving film's K surfaces)
+    and draw it with its floor map on ``ax``."""
+    s = DrawnSurface()
+    xs, ys = landscape.alphas, landscape.betas
+    s.zlog = style.zscale == "log"  # heights, colours, ticks and the path all live in log10 units
+    zlo, zhi = z_extent(landscape, style)
+    # One surface, or an evolving film's K surfaces (the last is the landscape's loss), on one range.
+    grids = landscape.surfaces if landscape.surfaces is not None else landscape.loss[None]
+    heights = log_heights(grids) if s.zlog else np.asarray(grids, np.float64)
+    s.own_ranges = None
+    if style.z_follows and len(grids) > 1:
+        # Each surface on its own range, drawn into the film's box: (lo_k, hi_k) maps to (zlo, zhi).
+        s.own_ranges = np.array([z_extent(dataclasses.replace(landscape, surfaces=None, loss=g), style)
+                                    for g in grids])
+        lo_k, hi_k = s.own_ranges[:, 0, None, None], s.own_ranges[:, 1, None, None]
+        heights = zlo + (np.where(np.isfinite(heights), heights, hi_k) - lo_k) / (hi_k - lo_k) * (zhi - zlo)
+    zcs = np.clip(np.where(np.isfinite(heights), heights, zhi), zlo, zhi)
+    zc = zcs[-1]
+    lowest = np.unravel_index(np.argmin(zc), zc.shape)
+    # Smooth shading would draw as well with fewer facets, but the occlusion test and the silhouette
+    # need them: at 0.8 of the preset's, the ray march disagreed with the drawn surface on 17 % of a
+    # frame's path points (test_occlusion_agrees_...).
+    quads = facets(zc, look.surface_quads)
+    ri = _decimate(len(ys), quads, lowest[0])
+    ci = _decimate(len(xs), quads, lowest[1])
+    xd, yd = xs[ci], ys[ri]
+    zds = np.stack([smoothed(g, len(ys) / len(ri), len(xs) / len(ci))[np.ix_(ri, ci)] for g in zcs])
+    zd = zds[-1]
+    floor = zlo - 0.32 * (zhi - zlo)
+    s.floor = floor
+    zlim = (floor, zhi + 2 * LIFT * (zhi - zlo))
+    # An evolving film is measured (fitted to the frame, its axis ticks placed) on the highest of its
+    # surfaces; each frame then shows its own.
+    s.field = HeightField(xd, yd, zds.max(0), zlim)
+    X, Y = np.meshgrid(xd, yd)
+    MX, MY, moved = X, Y, None  # the drawn grid points
+    if len(zds) == 1:  # a still surface: grid points onto the floors of valleys narrower than a facet
+        # Found in the heights before they are clipped to the z range, whose floor can cut a valley
+        # flat. Drawn no deeper than the lattice's own lowest point: a minimum of (nearly) 0 in log z
+        # stays the bowl the lattice draws, not a needle to the axis's floor that hides the runs that
+        # reach it.
+        below = np.where(np.isfinite(heights[-1]), heights[-1], zhi)
+        lowest_drawn = max(zlo, float(zd.min()))
+        MX, MY, zd, moved = valley_snapped(xs, ys, below, ri, ci, zd, SNAP_DEPTH * (zhi - zlo), s.zlog)
+        zd = np.clip(zd, lowest_drawn, zhi)
+        if moved.any():  # the paths and the occlusion test read the surface as drawn, on the full grid
+            s.field = HeightField(xs, ys, drawn_heights(MX, MY, zd, moved, xd, yd, xs, ys), zlim)
+            s.field.mesh = (MX, MY, zd)
+
+    cmap = contrasting(matplotlib.colormaps[style.cmap], theme["bg"])
+    norm = Normalize(zlo, zhi)
+    s.floors = []
+    if style.floor:
+        for g in zds:
+            s.floors.append(fast_floor(ax.contourf(X, Y, g, zdir="z", offset=floor, levels=14, cmap=cmap,
+                                                      norm=norm, alpha=0.85, zorder=0)))
+    light = LightSource(azdeg=315, altdeg=50)
+    # Hill-shading in the box's own proportions, so the light falls as the viewer sees the shape.
+    exaggeration = BOX_ASPECT[2] / s.field.span[2]
+    colors = cmap(norm(np.concatenate([zds[:-1], zd[None]])))
+    if moved is not None and moved.any():
+        # With valleys snapped, the light is the full grid's averaged over a facet: the lattice's
+        # own normals, each from neighbours at uneven distances from the valley's floor, would
+        # light its walls in stripes.
+        shade = light.hillshade(zc, exaggeration, BOX_ASPECT[0] / (len(xs) - 1), BOX_ASPECT[1] / (len(ys) - 1))
+        per_row, per_col = len(ys) / len(ri), len(xs) / len(ci)
+        lit = smoothed(shade, per_row, per_col)[_nearest(ys, MY), _nearest(xs, MX)]
+        if s.zlog:
+            # Log z stretches a floor near zero into a trench narrower than a facet, whose walls'
+            # points sit unevenly far from it and light its facets in teeth: within two facets of a
+            # floor the light blends into its average over eight (light_weights). In linear z the
+            # floors snapped are broad valleys', and blending there smudges the article's saddle.
+            broad = bilinear(xs, ys, smoothed(shade, LIGHT_SPAN * per_row, LIGHT_SPAN * per_col), MX, MY)
+            keep = light_weights(MX, MY, moved, np.median(np.diff(xd)), np.median(np.diff(yd)), LIGHT_REACH)
+            lit = broad + keep * (lit - broad)
+        colors[-1, ..., :3] = light.blend_soft_light(colors[-1, ..., :3], lit[..., None])
+    else:
+        for g, rgba in zip(zds, colors):
+            rgba[..., :3] = light.shade_rgb(rgba[..., :3], g, blend_mode="soft", vert_exag=exaggeration,
+                                            dx=BOX_ASPECT[0] / (len(xd) - 1), dy=BOX_ASPECT[1] / (len(yd) - 1))
+    s.surface = FastSurface.adopt(_surface(ax, MX, MY, zd, colors[-1]))
+    if style.shading == "smooth":
+        s.surface.smooth(xd, yd, colors[-1], moved)
+    s.morph = None
+    s.zrange = None  # the z axis's extent and ticks: the surface's own, unless set below
+    if len(zds) > 1:
+        s.morph = s.surface.morphing(xd, yd, zds, colors)
+        s.zrange = (float(zds.min()), float(zds.max()))
+        if s.own_ranges is not None:  # ticks are placed by value over the box's whole range
+            s.zrange = (zlo, zhi)
+    if style.z_range is not None:  # a shared range (Compare): every panel's z axis has the same ticks
+        s.zrange = (zlo, zhi)
+
+    s.zlo, s.zhi, s.zlim, s.xd, s.yd, s.norm, s.cmap = zlo, zhi, zlim, xd, yd, norm, cmap
+    return s
