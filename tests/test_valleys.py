@@ -206,7 +206,9 @@ def test_a_narrow_valleys_walls_are_lit_evenly_along_it(cache_dir, monkeypatch):
             painter.close()
 
     ours = ripple()
-    monkeypatch.setattr(paint, "light_weights", lambda X, *a, **k: np.ones(X.shape))
+    from lossfilm.paint import surface as drawn
+
+    monkeypatch.setattr(drawn, "light_weights", lambda X, *a, **k: np.ones(X.shape))
     lit_throughout = ripple()
     assert (ours < 0.55 * lit_throughout).all() and ours.mean() < 0.4 * lit_throughout.mean(), (ours, lit_throughout)
 
