@@ -244,3 +244,29 @@ def test_quads_split_along_a_diagonal_valley(sign):
         a, b = surface._splits[q]
         shared = sorted(set(a) & set(b))  # the diagonal both triangles have
         assert len(shared) == 2 and (z[q, shared] == 0).all(), (q, z[q], surface._splits[q])
+
+
+@pytest.mark.parametrize("decades", [2, 10, 30])
+def test_a_log_axis_is_ticked_on_decades_and_reads_as_powers_of_ten(decades):
+    """The loss inset once labelled 51.7, 3.88e-11 and 2.91e-23 (beale): three values spread evenly."""
+    from lossfilm.paint.chrome import log_ticks, power_labels
+
+    lo = 3.7e-5
+    hi = lo * 10 ** decades
+    ticks = log_ticks(lo, hi)
+    exponents = np.log10(ticks)
+    assert 2 <= len(ticks) <= 4 and np.allclose(exponents, np.round(exponents))  # powers of ten only
+    assert all(lo <= t <= hi for t in ticks) and len(set(np.diff(exponents).round(6))) <= 1  # evenly spaced
+    labels = power_labels(ticks)
+    assert all(label.startswith("10") for label in labels) and not any("e" in label or "." in label for label in labels)
+    if decades == 30:
+        assert 1.0 in ticks and "10⁰" in labels  # counted from 10⁰, so the ones that show are round
+
+
+def test_a_narrow_log_range_gets_round_steps():
+    from lossfilm.paint.chrome import log_ticks, power_labels
+
+    assert power_labels(log_ticks(0.019, 1.22)) == ["0.1", "1"]
+    assert power_labels(log_ticks(0.11, 0.3)) == ["0.2", "0.3"]
+    assert power_labels(log_ticks(103.6, 115.1)) == ["105", "110", "115"]
+    assert power_labels(log_ticks(1.5e-5, 1.6e-5)) == ["1.5×10⁻⁵", "1.55×10⁻⁵", "1.6×10⁻⁵"]

@@ -10,7 +10,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
 
 from ..landscape import Landscape
 from ..plan import FramePlan
@@ -93,9 +93,10 @@ class LossCurve:
             still.spines[side].set_color(theme["dim"])
         still.tick_params(colors=theme["dim"], labelsize=POINTS["inset"], length=2, pad=1)
         still.xaxis.set_major_locator(MaxNLocator(3))
-        if log:  # label three values spread evenly in log space: a narrow range holds no decade
-            still.yaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 3)))
-            still.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        if log:  # decades (or 1-2-5 steps in a range narrower than two), read as 10⁻¹⁰, never 3.88e-11
+            ticks = log_ticks(*still.get_ylim())
+            still.yaxis.set_major_locator(FixedLocator(ticks))
+            still.yaxis.set_major_formatter(FixedFormatter(power_labels(ticks)))
             still.yaxis.set_minor_locator(NullLocator())
         else:
             still.yaxis.set_major_locator(MaxNLocator(3))
@@ -232,3 +233,42 @@ class Chrome:
         """The text's pixel boxes that the picture keeps clear of: the static text as measured, the
         per-frame lines at their longest."""
         return list(self.boxes.values()) + [box for o in self.overlays for box in o.reserved()]
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_ticks(lo: float, hi: float, most: int = 4) -> list[float]:
+    """Ticks for a log axis from ``lo`` to ``hi``: powers of ten, every k-th decade (counted from 10⁰) so that
+    at most ``most`` show; where fewer than two decades fall inside, the 1-2-5 steps that do, or the single
+    digits (0.2, 0.3) in a range narrower still."""
+    first, last = int(np.ceil(np.log10(lo) - 1e-9)), int(np.floor(np.log10(hi) + 1e-9))
+    decades = list(range(first, last + 1))
+    if len(decades) >= 2:
+        every = int(np.ceil(len(decades) / most))
+        return [10.0 ** d for d in decades if d % every == 0] if every > 1 else [10.0 ** d for d in decades]
+    lo_, hi_ = lo * (1 - 1e-9), hi * (1 + 1e-9)
+    for mantissas in ((1, 2, 5), range(1, 10)):
+        inside = [m * 10.0 ** d for d in range(first - 1, last + 2) for m in mantissas if lo_ <= m * 10.0 ** d <= hi_]
+        if len(inside) >= 2:
+            return inside[::int(np.ceil(len(inside) / most))] if len(inside) > most else inside
+    # A band narrower than one digit's step: round values across it, as on a linear axis.
+    return [float(v) for v in MaxNLocator(3, steps=[1, 2, 5, 10]).tick_values(lo, hi) if lo_ <= v <= hi_]
+
+
+def power_labels(values) -> list[str]:
+    """A log axis's tick labels, in one style: plain where every tick lies from 0.01 to 10⁴ (0.02, 1, 500),
+    else powers of ten (10⁻¹⁰, 2×10⁻³)."""
+    values = list(values)
+    if all(0.01 - 1e-12 <= v <= 1e4 + 1e-6 for v in values):
+        return [f"{v:.4g}" for v in values]
+    out = []
+    for v in values:
+        exponent = int(np.floor(np.log10(v) + 1e-9))
+        mantissa = v / 10.0 ** exponent
+        power = "10" + str(exponent).translate(_SUPERSCRIPT)
+        if abs(mantissa - round(mantissa)) > 1e-6:  # a narrow band's round values: 1.55×10⁻⁵
+            out.append(f"{mantissa:.3g}×{power}")
+        else:
+            out.append(power if round(mantissa) == 1 else f"{round(mantissa)}×{power}")
+    return out
