@@ -163,6 +163,8 @@ def loss_label(scene) -> str:
     name = name or display_name(scene.loss)
     if type(scene.data).__name__ == "LoaderData":
         return name
+    if getattr(scene.data, "one_split", False):  # one set trains and evaluates: it is the training loss
+        return f"training {name}"
     return f"{'test' if scene.evaluate_on == 'test' else 'training'} {name}"
 
 

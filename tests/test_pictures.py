@@ -275,3 +275,26 @@ def test_the_z_axis_name_stays_clear_of_a_surface_rising_beside_it(size):
         under = drawn[-1][max(t, 0):b, max(l, 0):r, :3].astype(int)
         ink = (np.abs(under - bg).max(axis=2) > 24).sum()
         assert ink < 3, (i, painter.axes.z_name_box, ink)
+
+
+def test_the_users_parts_are_named_as_people_read_them():
+    """torch's functional losses by their usual names (it once read 'test nll_loss'), and one (x, y) set that
+    both trains and evaluates called the training loss, not 'test' (part of the picture issue)."""
+    import numpy as np
+    import torch
+
+    from lossfilm import RandomPlane, Scene, datasets, models
+
+    x = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    pair = Scene(name="pair", data=(x, y), model=models.mlp(2, 4, 2), loss=torch.nn.functional.nll_loss,
+                 plane=RandomPlane())
+    assert pair.data.one_split and loss_label(pair) == "training NLL loss"
+    split = dataclasses.replace(pair, data=datasets.moons(n=100, seed=0), loss=torch.nn.functional.smooth_l1_loss)
+    assert not split.data.one_split and loss_label(split) == "test smooth L1 loss"
+    assert loss_label(dataclasses.replace(split, loss=torch.nn.KLDivLoss())) == "test KL divergence"
+
+    def my_hinge(out, target):
+        return (1 - out).clamp(min=0).mean()
+
+    assert loss_label(dataclasses.replace(split, loss=my_hinge)) == "test my hinge"

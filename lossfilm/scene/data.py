@@ -23,8 +23,17 @@ class Data:
     y_test: np.ndarray
     name: str = "data"
 
+    @property
+    def one_split(self) -> bool:
+        """True when one set of arrays both trains and evaluates (data given as an (x, y) pair)."""
+        return self.x_test is self.x_train and self.y_test is self.y_train
+
     def __post_init__(self) -> None:
+        same = self.x_test is self.x_train and self.y_test is self.y_train  # an (x, y) pair: one set for both
         for part in ("x_train", "y_train", "x_test", "y_test"):
+            if same and part in ("x_test", "y_test"):
+                object.__setattr__(self, part, getattr(self, part.replace("test", "train")))
+                continue
             value = getattr(self, part)
             if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
                 value = value.detach().cpu().numpy()

@@ -119,13 +119,25 @@ def get(loss) -> Loss:
 
 
 # torch's loss modules, as a viewer reads them
+# torch's losses by the names people read them by: nn modules by class, torch.nn.functional by function.
 _MODULE_NAMES = {"CrossEntropyLoss": "cross-entropy", "MSELoss": "MSE", "L1Loss": "L1", "NLLLoss": "NLL",
                  "BCEWithLogitsLoss": "binary cross-entropy", "BCELoss": "binary cross-entropy", "HuberLoss": "Huber",
-                 "SmoothL1Loss": "smooth L1"}
+                 "SmoothL1Loss": "smooth L1", "KLDivLoss": "KL divergence", "PoissonNLLLoss": "Poisson NLL loss",
+                 "GaussianNLLLoss": "Gaussian NLL loss",
+                 "cross_entropy": "cross-entropy", "mse_loss": "MSE", "l1_loss": "L1 loss", "nll_loss": "NLL loss",
+                 "binary_cross_entropy": "binary cross-entropy",
+                 "binary_cross_entropy_with_logits": "binary cross-entropy", "huber_loss": "Huber loss",
+                 "smooth_l1_loss": "smooth L1 loss", "kl_div": "KL divergence", "poisson_nll_loss": "Poisson NLL loss",
+                 "gaussian_nll_loss": "Gaussian NLL loss", "soft_margin_loss": "soft margin loss",
+                 "multi_margin_loss": "multi-class margin loss", "hinge_embedding_loss": "hinge embedding loss"}
 
 
 def display_name(loss) -> str:
+    """A loss as a viewer reads it: torch's own by their usual names ("NLL loss" for F.nll_loss), a
+    function of the scene's own by its name, a lambda as "loss"."""
     if isinstance(loss, str):
         return loss
     name = getattr(loss, "__name__", None) or type(loss).__name__
-    return _MODULE_NAMES.get(name, name)
+    if name == "<lambda>":
+        return "loss"
+    return _MODULE_NAMES.get(name, name.replace("_", " "))
