@@ -46,7 +46,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", nargs="+", default=list(d.formats), choices=list(FORMATS), metavar="FMT",
                    help=f"output formats, any of: {' '.join(FORMATS)} (default: {' '.join(d.formats)})")
     p.add_argument("--max-mb", type=_positive_float, default=d.max_mb, metavar="N",
-                   help=f"keep the GIF under N MB by lowering fps, then width, then colours (default: {d.max_mb:g})")
+                   help=f"keep the GIF under N MB (2^20 bytes each) by lowering fps, then width, then colours "
+                        f"(default: {d.max_mb:g})")
     for fmt in FORMATS.values():  # each format's own options, from its row of the table
         for option in fmt.options:
             p.add_argument(option.flag(fmt), dest=f"option:{fmt.name}.{option.name}", choices=list(option.choices),
