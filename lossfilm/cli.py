@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         _stopping.set()
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (lossfilm --list | head): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 1
     except Exception as exc:  # a bug or an environment problem: one line, the traceback on request
         if debug:
             traceback.print_exc()

@@ -146,3 +146,16 @@ def test_init_writes_a_starter_scene_that_renders_as_written(cli, tmp_path, monk
     assert [r["label"] for r in report["runs"]] == ["SGD", "Adam"]
     again = cli("init", "first.py")
     assert again.returncode == 2 and "already there" in again.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_error(tmp_path):
+    """``lossfilm --list | head -1``: the pipe closes under the listing; no 'error: BrokenPipeError' line."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "--list"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    p.stdout.close()
+    _, err = p.communicate(timeout=60)
+    assert "Error" not in err and "error" not in err, err
