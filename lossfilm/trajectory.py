@@ -22,7 +22,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import SceneError
+from .errors import BadInput, SceneError
 from ._plumbing.files import write_npz
 
 
@@ -221,9 +221,13 @@ class Trajectory:
     @classmethod
     def from_checkpoints(cls, pattern: str | Path, label: str | None = None,
                          memory_mb: float = 256.0) -> "Trajectory":
-        """Every file matching ``pattern`` (a glob), in natural order (step_2 before step_10): each a
-        ``torch.save``d state_dict or a Lightning ``.ckpt``, read with ``torch.load(weights_only=True)``
-        only, so a file holding pickled objects is refused and never run."""
+        """Every file or folder matching ``pattern`` (a glob), in natural order (step_2 before step_10):
+        each a ``torch.save``d state_dict or a Lightning ``.ckpt``, read with
+        ``torch.load(weights_only=True)`` only, so a file holding pickled objects is refused and never
+        run; a ``.safetensors`` file; or a Hugging Face Trainer's checkpoint folder (``checkpoint-N/``:
+        ``model.safetensors``, sharded or not, else ``pytorch_model.bin``), its step from
+        ``trainer_state.json`` or the folder's name. safetensors files are read with the ``safetensors``
+        package: no pickle at all."""
         import torch
 
         files = sorted(globbing.glob(os.fspath(pattern)), key=_natural)
@@ -235,14 +239,7 @@ class Trajectory:
         numbers: list[int] = []
         last_state: dict = {}
         for f in files:
-            try:
-                obj = torch.load(f, map_location="cpu", weights_only=True)
-            except Exception as exc:
-                kind = "pickled objects" if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__ else \
-                    f"{type(exc).__name__}"
-                raise SceneError(f"checkpoint {f}", "a file torch.load(weights_only=True) reads: tensors only, no "
-                                                    f"pickled code (it holds {kind})" if kind == "pickled objects" else
-                                 "a file torch.load(weights_only=True) reads", " ".join(str(exc).split())[:160]) from None
+            obj = _read_checkpoint(Path(f))
             state = obj.get("state_dict", obj) if isinstance(obj, Mapping) else None
             if not isinstance(state, Mapping) or not state or not all(torch.is_tensor(v) for v in state.values()):
                 raise SceneError(f"checkpoint {f}", "a state_dict (names -> tensors) or a Lightning checkpoint",
@@ -252,12 +249,13 @@ class Trajectory:
                 names = tuple(floats)
                 shapes = tuple(tuple(v.shape) for v in floats.values())
                 rows = Rows(sum(v.numel() for v in floats.values()), memory_mb)
-            elif tuple(floats) != names:
+            elif set(floats) != set(names):
                 gone = next((n for n in names if n not in floats), None)
                 new = next((n for n in floats if n not in names), None)
-                what = f"missing {gone!r}" if gone else f"unexpected {new!r}" if new else "keys in another order"
+                what = f"missing {gone!r}" if gone else f"unexpected {new!r}"
                 raise SceneError(f"checkpoint {f}", f"the same tensors as {files[0]}", what)
             else:
+                floats = {n: floats[n] for n in names}  # by name: a sharded file lists them in its own order
                 bad = next((n for n, s in zip(names, shapes) if tuple(floats[n].shape) != s), None)
                 if bad:
                     raise SceneError(f"checkpoint {f}", f"{bad!r} of shape {shapes[names.index(bad)]}, as in {files[0]}",
@@ -278,6 +276,74 @@ class Trajectory:
         steps = steps if steps.min() >= 0 and (np.diff(steps) > 0).all() else None
         return cls(params=rows.array(), names=names, shapes=shapes, label=label or Path(files[0]).parent.name or "checkpoints",
                    epoch_ends=np.asarray(marks, np.int64), buffers=buffers, sources=tuple(files), step_numbers=steps)
+
+
+def _read_checkpoint(path: Path):
+    """One checkpoint as torch.load gives it (a state_dict, or a dict holding one and its counters)."""
+    if path.is_dir():
+        return _read_folder(path)
+    if path.suffix == ".safetensors":
+        return _read_safetensors([path])
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        kind = "pickled objects" if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__ else \
+            f"{type(exc).__name__}"
+        raise SceneError(f"checkpoint {path}", "a file torch.load(weights_only=True) reads: tensors only, no "
+                                               f"pickled code (it holds {kind})" if kind == "pickled objects" else
+                         "a file torch.load(weights_only=True) reads", " ".join(str(exc).split())[:160]) from None
+
+
+def _read_folder(folder: Path) -> dict:
+    """A Hugging Face Trainer's checkpoint folder: its weights (model.safetensors, its shards by their
+    index, or pytorch_model.bin) and, from trainer_state.json, the step and epoch it was saved at."""
+    import json
+
+    index = folder / "model.safetensors.index.json"
+    if (folder / "model.safetensors").is_file():
+        state = _read_safetensors([folder / "model.safetensors"])
+    elif index.is_file():
+        try:
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SceneError(f"checkpoint {index}", "a safetensors index with a weight_map", str(exc)[:80]) from None
+        state = _read_safetensors([folder / shard for shard in shards])
+    elif (folder / "pytorch_model.bin").is_file():
+        state = _read_checkpoint(folder / "pytorch_model.bin")
+    else:
+        raise SceneError(f"checkpoint {folder}", "a checkpoint folder with model.safetensors (or its shards' "
+                                                 "model.safetensors.index.json) or pytorch_model.bin",
+                         "none of them")
+    out = {"state_dict": state}
+    trainer_state = folder / "trainer_state.json"
+    if trainer_state.is_file():
+        try:
+            saved = json.loads(trainer_state.read_text())
+        except ValueError as exc:
+            raise SceneError(f"checkpoint {trainer_state}", "the Trainer's JSON", str(exc)[:80]) from None
+        if isinstance(saved.get("global_step"), int):
+            out["global_step"] = saved["global_step"]
+    return out
+
+
+def _read_safetensors(files: list[Path]) -> dict:
+    """The tensors of one or more safetensors files (a sharded checkpoint's shards), by name."""
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise BadInput(f"{files[0]}: reading safetensors needs the safetensors package "
+                       "(pip install -r requirements-hf.txt, or pip install lossfilm[hf])") from None
+    state: dict = {}
+    for f in files:
+        if not f.is_file():
+            raise SceneError(f"checkpoint {f}", "a shard the index names", "no such file")
+        try:
+            state.update(load_file(str(f), device="cpu"))
+        except Exception as exc:
+            raise SceneError(f"checkpoint {f}", "a safetensors file", " ".join(str(exc).split())[:160]) from None
+    return state
 
 
 def _natural(name: str):

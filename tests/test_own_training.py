@@ -1,6 +1,7 @@
 """Films of training done elsewhere: your loop (record), your checkpoints, your data loader, loss and
 optimizer, and a Lightning run."""
 import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -289,3 +290,93 @@ def test_eval_batches_is_said_in_the_subtitle():
     bounded = dataclasses.replace(scene, data=loader, eval_batches=3, style=dataclasses.replace(scene.style, subtitle="x"))
     assert _style_for(bounded).subtitle == "x · loss on the first 3 batches of the data"
     assert _style_for(scene) is scene.style
+
+
+def _hf_checkpoints(folder, model, steps, shard_at=None):
+    """Folders as a Hugging Face Trainer writes them: checkpoint-N/ with model.safetensors (or its shards and
+    their index) and trainer_state.json; the weights move a little every step, as training would."""
+    from safetensors.torch import save_file
+
+    saved = []
+    for k, step in enumerate(steps):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.01 * (k + 1))
+        state = {n: p.detach().clone().contiguous() for n, p in model.named_parameters()}
+        out = folder / f"checkpoint-{step}"
+        out.mkdir(parents=True)
+        if step == shard_at:  # split in two shards with the Trainer's index
+            names = list(state)
+            shards = {"model-00001-of-00002.safetensors": names[:1], "model-00002-of-00002.safetensors": names[1:]}
+            for shard, keys in shards.items():
+                save_file({n: state[n] for n in keys}, str(out / shard))
+            (out / "model.safetensors.index.json").write_text(json.dumps(
+                {"metadata": {}, "weight_map": {n: shard for shard, keys in shards.items() for n in keys}}))
+        else:
+            save_file(state, str(out / "model.safetensors"))
+        (out / "trainer_state.json").write_text(json.dumps({"global_step": step, "epoch": step / 40}))
+        saved.append(state)
+    return saved
+
+
+def test_trainer_checkpoint_folders_of_safetensors_are_read_without_pickle(tmp_path):
+    from lossfilm import Trajectory, models
+
+    model = models.mlp(2, (4,), 2)()
+    saved = _hf_checkpoints(tmp_path / "out", model, [10, 20, 40, 80], shard_at=40)
+    path = Trajectory.from_checkpoints(tmp_path / "out" / "checkpoint-*")
+    assert sorted(path.names) == sorted(n for n, _ in model.named_parameters())
+    # Rows hold the tensors in the files' own order (matched to the model by name when filmed).
+    expected = np.stack([np.concatenate([state[n].reshape(-1).numpy() for n in path.names]) for state in saved])
+    np.testing.assert_array_equal(path.params, expected)
+    assert path.step_numbers.tolist() == [10, 20, 40, 80] and path.label == "out"
+    assert all(Path(s).name.startswith("checkpoint-") for s in path.sources)
+
+
+def test_a_trainer_checkpoint_folder_is_filmed_through_the_command_line(cli, tmp_path):
+    from lossfilm import models
+
+    _hf_checkpoints(tmp_path / "run", models.mlp(2, (4,), 2)(), [5, 10, 15, 20, 25])
+    scene = tmp_path / "hf_run.py"
+    scene.write_text(f"""
+from lossfilm import PCAPlane, Scene, Trajectory, datasets, models
+
+scene = Scene(name="hf_run", data=datasets.moons(n=200, seed=0), model=models.mlp(2, (4,), 2), loss="cross_entropy",
+              paths=[Trajectory.from_checkpoints({str(tmp_path / 'run' / 'checkpoint-*')!r})], plane=PCAPlane())
+""")
+    done = cli(str(scene), "-q", "low", "--fps", "4", "--duration", "1", "--format", "npz", "-o", str(tmp_path / "o"),
+               "--no-cache")
+    assert done.returncode == 0, done.stderr
+    with np.load(tmp_path / "o" / "hf_run.npz") as z:
+        assert z["path0_step"].tolist() == [5, 10, 15, 20, 25]
+
+
+@pytest.mark.parametrize("broken", ["empty", "missing", "shape", "shard"])
+def test_a_bad_trainer_checkpoint_is_told_by_file(tmp_path, broken):
+    from safetensors.torch import save_file
+
+    from lossfilm import Trajectory, models
+    from lossfilm.errors import SceneError
+
+    model = models.mlp(2, (4,), 2)()
+    _hf_checkpoints(tmp_path / "out", model, [10, 20], shard_at=20 if broken == "shard" else None)
+    bad = tmp_path / "out" / "checkpoint-20"
+    if broken == "empty":
+        (bad / "model.safetensors").unlink()
+        expected = "a checkpoint folder with model.safetensors"
+    elif broken == "missing":
+        state = {n: p.detach().clone() for n, p in model.named_parameters()}
+        state.pop("0.bias")
+        save_file(state, str(bad / "model.safetensors"))
+        expected = "missing '0.bias'"
+    elif broken == "shape":
+        state = {n: p.detach().clone() for n, p in model.named_parameters()}
+        state["0.weight"] = torch.zeros(5, 2)
+        save_file(state, str(bad / "model.safetensors"))
+        expected = "'0.weight' of shape (4, 2)"
+    else:
+        (bad / "model-00002-of-00002.safetensors").unlink()
+        expected = "a shard the index names"
+    with pytest.raises(SceneError, match="checkpoint .*checkpoint-20") as caught:
+        Trajectory.from_checkpoints(tmp_path / "out" / "checkpoint-*")
+    assert expected in str(caught.value)
