@@ -52,5 +52,4 @@ def users_part(part: str, expected: str):
     except (SceneError, MemoryError):
         raise
     except Exception as exc:
-        text = " ".join(str(exc).split())
-        raise SceneError(part, f"{expected}; it raised {type(exc).__name__}: {text[:300]}") from exc
+        raise SceneError(part, f"{expected}; it raised {type(exc).__name__}: {one_line(exc)[:300]}") from exc

@@ -123,13 +123,10 @@ class Options:
             raise BadInput(f"duration: expected a positive number of seconds, got {self.duration!r}")
         if self.poster_at is not None and not (_real(self.poster_at) and 0 <= self.poster_at < math.inf):
             raise BadInput(f"poster-at: expected a number of seconds >= 0, got {self.poster_at!r}")
-        given = {k: dict(v) for k, v in (self.format_options or {}).items()}
+        given = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (self.format_options or {}).items()}
         if self.html_js is not None:
             given.setdefault("html", {})["js"] = self.html_js
-        format_options: dict[str, dict[str, str]] = {}
-        for key, value in check_options(given):
-            fmt, _, name = key.partition(".")
-            format_options.setdefault(fmt, {})[name] = value
+        format_options = check_options(given)
         size = check_size(self.size) if self.size is not None else None
         return dataclasses.replace(self, formats=formats, size=size, format_options=format_options, html_js=None)
 

@@ -22,7 +22,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import BadInput, SceneError
+from .errors import BadInput, SceneError, one_line
 from ._plumbing.files import write_npz
 
 
@@ -342,7 +342,7 @@ def _read_safetensors(files: list[Path]) -> dict:
         try:
             state.update(load_file(str(f), device="cpu"))
         except Exception as exc:
-            raise SceneError(f"checkpoint {f}", "a safetensors file", " ".join(str(exc).split())[:160]) from None
+            raise SceneError(f"checkpoint {f}", "a safetensors file", one_line(exc)[:160]) from None
     return state
 
 

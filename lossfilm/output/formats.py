@@ -14,6 +14,7 @@ A new format is one subclass of the matching kind and one ``register()`` call.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,13 +123,13 @@ def check_available(names) -> None:
             raise BadInput(f"format: {name} {why}")
 
 
-def check_options(given) -> tuple[tuple[str, str], ...]:
-    """``{format: {option: value}}`` checked against the table, as sorted ("format.option", value) pairs
-    (frozen, so that Settings stays a value). Bad input names the flag."""
-    pairs = []
+def check_options(given) -> dict[str, dict[str, str]]:
+    """``{format: {option: value}}`` checked against the table, with the options left at their defaults
+    dropped. Bad input names the flag."""
+    checked: dict[str, dict[str, str]] = {}
     for fmt_name, values in (given or {}).items():
         fmt = FORMATS.get(fmt_name)
-        if fmt is None or not isinstance(values, dict):
+        if fmt is None or not isinstance(values, Mapping):
             raise BadInput(f"format_options: expected {{format: {{option: value}}}} for formats with options "
                            f"({', '.join(f.name for f in FORMATS.values() if f.options) or 'none'}), got {fmt_name!r}")
         for name, value in values.items():
@@ -139,8 +140,8 @@ def check_options(given) -> tuple[tuple[str, str], ...]:
             if value not in option.choices:
                 raise BadInput(f"{option.flag(fmt)}: expected one of {', '.join(option.choices)}, got {value!r}")
             if value != option.default:
-                pairs.append((f"{fmt_name}.{name}", value))
-    return tuple(sorted(pairs))
+                checked.setdefault(fmt_name, {})[name] = value
+    return checked
 
 
 @register

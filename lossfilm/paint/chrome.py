@@ -229,6 +229,14 @@ class Chrome:
         overlays += [RunLines()] if self.race else []
         self.overlays = set_up(overlays, painter)
 
+    def text_boxes(self, overlays, i: int) -> dict:
+        """Every text's pixel box at frame ``i``: the fixed text as measured, each of ``overlays``' as it
+        was pasted (call after the frame is painted)."""
+        boxes = dict(self.boxes)
+        for overlay in overlays:
+            boxes.update(overlay.boxes(i))
+        return boxes
+
     def obstacles(self) -> list:
         """The text's pixel boxes that the picture keeps clear of: the static text as measured, the
         per-frame lines at their longest."""

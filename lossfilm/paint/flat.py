@@ -80,10 +80,7 @@ class FlatPainter:
 
     def text_boxes(self, i: int) -> dict[str, tuple[float, float, float, float]]:
         """Every text's pixel box at frame ``i`` (call after ``paint(i)``)."""
-        boxes = dict(self.boxes)
-        for overlay in self.overlays:
-            boxes.update(overlay.boxes(i))
-        return boxes
+        return self.chrome.text_boxes(self.overlays, i)
 
     # -- what never changes ----------------------------------------------------------------------------
 

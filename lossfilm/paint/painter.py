@@ -113,12 +113,8 @@ class Painter:
                              self._zrange)
 
     def text_boxes(self, i: int) -> dict[str, tuple[float, float, float, float]]:
-        """Every text's pixel box at frame ``i``: the fixed text as measured, every overlay's as pasted
-        (call after ``paint(i)``)."""
-        boxes = dict(self.boxes)
-        for overlay in self.overlays:
-            boxes.update(overlay.boxes(i))
-        return boxes
+        """Every text's pixel box at frame ``i`` (call after ``paint(i)``)."""
+        return self.chrome.text_boxes(self.overlays, i)
 
     def picture_box(self) -> tuple[float, float, float, float]:
         return self.framing.picture_box()
