@@ -101,8 +101,8 @@ def compare_picture(compare: Compare, settings, geometry, found: list) -> tuple[
         z_range = (10 ** lo, 10 ** hi) if styles[0].zscale == "log" else (lo, hi)
         styles = [dataclasses.replace(st, z_range=z_range) for st in styles]
     look = settings.look
-    panel_settings = dataclasses.replace(settings, look=dataclasses.replace(look, width=geometry.width,
-                                                                            height=geometry.height))
+    panel_settings = dataclasses.replace(settings, look=dataclasses.replace(
+        look, width=geometry.width, height=geometry.height, min_text_px=geometry.min_text_px))
     pictures, notes, runs, panels = [], [], [], []
     for scene, (landscape, cache), style, caption in zip(compare.scenes, found, styles, compare.captions):
         picture, panel_notes, panel_runs, facts = view_of(scene, landscape, panel_settings, style)
@@ -111,4 +111,27 @@ def compare_picture(compare: Compare, settings, geometry, found: list) -> tuple[
         runs += [{"scene": scene.name, **run} for run in panel_runs]
         panels.append({"scene": scene.name, "caption": caption, "cache": cache, **facts})
     facts = {"panels": panels, **({"z_range": list(z_range)} if z_range else {})}
-    return PanelsPicture(pictures, compare.captions, geometry, settings), notes, runs, facts
+    return PanelsPicture(pictures, compare.captions, geometry, settings, compare.layout), notes, runs, facts
+
+
+def web_panels_fit(compare: Compare, settings) -> None:
+    """BadInput, before any work, where a format painted at its own size (a blog's GIF) cannot hold the
+    comparison's panels so that they read, even as wide as the film."""
+    from .errors import BadInput
+    from .output import formats as table
+    from .scene.compare import arranged
+    from .settings import MIN_SIZE
+
+    for name in settings.formats:
+        fmt = table.FORMATS[name]
+        if fmt.how != table.RESIZED:
+            continue
+
+        def fits(size, fmt=fmt):
+            look = dataclasses.replace(settings.look, width=size[0], height=size[1], min_text_px=fmt.min_text_px)
+            arranged(compare.layout, len(compare.scenes), *size, look.dpi, MIN_SIZE, look.min_text_px)
+
+        try:
+            fmt.fitted_size(settings, None, fits)
+        except BadInput as exc:
+            raise BadInput(f"{name}: {exc}") from None

@@ -139,6 +139,17 @@ def overlay_text(landscape: Landscape, steps: np.ndarray, loss_label: str | None
     return lines
 
 
+def short_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
+    """A small frame's one HUD line: the step, and the loss when there is one run."""
+    lead = max(landscape.traces, key=lambda t: t.steps)
+    lines = []
+    for row in steps:
+        s = int(row.max())
+        step = f"step {lead.step_at(s)}/{lead.step_at(lead.steps)}"
+        lines.append(f"{step}  loss {loss_text(lead, s)}" if len(landscape.traces) == 1 else step)
+    return lines
+
+
 def run_looks(scene) -> tuple[list[str], list[str]]:
     """Each path's label and colour (the scene's runs, then its paths from outside): its own colour,
     else the style's colours in turn."""

@@ -40,6 +40,12 @@ QUALITIES = {
     "4k": Quality(3840, 2160, 60, 100, "faster"),
 }
 MIN_SIZE = 160
+# The smallest text's size in points (paint.layout.MIN_POINTS: tick labels and the inset's).
+SMALLEST_POINTS = 7.0
+# A frame whose text had to grow by more than this to stay legible takes the small-frame layout.
+SMALL_AT = 1.15
+# A GIF or WebP for a blog is painted at its own size with every text at least this tall.
+WEB_TEXT_PX = 11.0
 MAX_SIZE = 7680
 # GIFs are for the web: unless told otherwise, one is kept under this many megabytes.
 GIF_BUDGET_MB = 2.0
@@ -56,12 +62,25 @@ class Look:
     height: int
     surface_quads: int = 60
     ticks: int = 4
+    # The smallest text's least height in pixels: a small frame (a blog's GIF, a comparison's panel) is
+    # painted with text at least this tall, and then with its small-frame layout (``small``).
+    min_text_px: float = 0.0
 
     @property
-    def dpi(self) -> float:
+    def natural_dpi(self) -> float:
         # Text and lines keep their proportions at every resolution: 854 x 480 is 100 dpi. A narrow
         # frame scales by its width instead, so a line of text still fits across it.
         return 100.0 * min(self.height / 480.0, self.width / 640.0)
+
+    @property
+    def dpi(self) -> float:
+        return max(self.natural_dpi, self.min_text_px * 72.0 / SMALLEST_POINTS)
+
+    @property
+    def small(self) -> bool:
+        """Text larger than the frame's proportions give it: the small-frame layout (title, legend, one
+        HUD line, the ticks that fit) instead of every piece of text shrunk past reading."""
+        return self.dpi > SMALL_AT * self.natural_dpi
 
 
 def check_size(size) -> tuple[int, int]:

@@ -36,21 +36,38 @@ def _png(path) -> np.ndarray:
 
 @pytest.mark.parametrize("poster_at", [0.5, None])
 def test_each_panel_is_pixel_identical_to_its_scene_rendered_alone_at_the_panel_size(tmp_path, poster_at):
+    """Alone at the panel's size and text size, less the rows that are background all through the film."""
+    from lossfilm.pictures import compare_picture, view_of
+    from lossfilm.settings import Options
+
     a, b = _surface_scenes()
     both = Compare([a, b], layout="row", shared_z=True)
     result = render(both, formats=["png"], size=SIZE, out=tmp_path / "both", use_cache=False, poster_at=poster_at)
     frame = _png(result.outputs["png"])
     assert frame.shape[:2] == (SIZE[1], SIZE[0])
-    geo = panel_geometry(both, *SIZE, Look(*SIZE).dpi, MIN_SIZE)
+    settings = Options(formats=("png",), size=SIZE, poster_at=poster_at).check().resolve(both)
+    geo = panel_geometry(both, *SIZE, settings.look.dpi, MIN_SIZE)
+    found = [landscape_for(s, use_cache=False) for s in (a, b)]
+    placed = compare_picture(both, settings, geo, found)[0].painter()
+    np.testing.assert_array_equal(np.asarray(placed.paint(settings.poster)), frame)
+    c0, c1 = placed.rows
+    assert 0 < c1 - c0 <= geo.height
     z_range = tuple(result.facts["z_range"])
-    for scene, (x, y) in zip((a, b), geo.origins):
+    look = dataclasses.replace(settings.look, width=geo.width, height=geo.height, min_text_px=geo.min_text_px)
+    for scene, (landscape, _), (x, y) in zip((a, b), found, placed.origins):
         alone_scene = dataclasses.replace(scene, style=dataclasses.replace(scene.style, z_range=z_range))
-        alone = render(alone_scene, formats=["png"], size=(geo.width, geo.height), out=tmp_path / scene.name,
-                       use_cache=False, poster_at=poster_at)
-        panel = frame[y:y + geo.height, x:x + geo.width]
-        np.testing.assert_array_equal(panel, _png(alone.outputs["png"]))
-    # Under each panel its caption (ink in the band below it), between the panels only background.
-    below = frame[geo.origins[0][1] + geo.height:, geo.origins[0][0]:geo.origins[0][0] + geo.width, :3].astype(int)
+        alone_settings = dataclasses.replace(Options(formats=("png",), poster_at=poster_at).check().resolve(alone_scene),
+                                             look=look)
+        painter = view_of(alone_scene, landscape, alone_settings)[0].painter()
+        alone = np.asarray(painter.paint(alone_settings.poster))
+        painter.close()
+        np.testing.assert_array_equal(frame[y:y + c1 - c0, x:x + geo.width], alone[c0:c1])
+        bg = alone[0, 0, :3]
+        assert (alone[:c0, :, :3] == bg).all() and (alone[c1:, :, :3] == bg).all()  # only background was cut
+    placed.close()
+    # Right under each panel its caption (ink in the band below it), between the panels only background.
+    x, y = placed.origins[0]
+    below = frame[y + c1 - c0:y + c1 - c0 + int(0.1 * SIZE[1]), x:x + geo.width, :3].astype(int)
     assert np.abs(below - below[0, 0]).max() > 100
 
 

@@ -225,19 +225,6 @@ def test_a_diverged_run_reads_diverged_in_its_loss_line():
     assert texts[0].endswith("diverged") and "0.8" in texts[1]
 
 
-def test_a_gif_too_small_for_its_text_says_so(tmp_path):
-    from lossfilm.output.formats import legibility
-    from lossfilm.settings import Options
-
-    settings = Options().check().resolve(_scene("article"))  # 1280 x 720
-    small, large = tmp_path / "small.gif", tmp_path / "large.gif"
-    small.write_bytes(b"GIF89a" + (480).to_bytes(2, "little") + (270).to_bytes(2, "little"))
-    large.write_bytes(b"GIF89a" + (1280).to_bytes(2, "little") + (720).to_bytes(2, "little"))
-    [note] = legibility(small, settings)
-    assert note.startswith("gif: at 480 px wide the text is 5 to 9 px tall")
-    assert legibility(large, settings) == []
-
-
 @pytest.mark.parametrize("size", [(1280, 720), (1080, 1080), (1080, 1920)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_a_race_shows_one_loss_line_per_run_with_a_subtitle(cache_dir, size):
     """Each run's loss line is on the frame (a subtitle's line count once took the runs' place)."""

@@ -32,7 +32,7 @@ def test_options_resolve_once_into_the_settings_every_stage_reads(article):
 
 def test_every_format_says_how_it_is_made_and_what_it_is():
     assert set(formats.FORMATS) >= {"mp4", "gif", "webm", "png", "frames", "npz"}
-    kinds = {formats.STREAMED, formats.DERIVED, formats.PAINTED, formats.NUMBERS}
+    kinds = {formats.STREAMED, formats.DERIVED, formats.PAINTED, formats.RESIZED, formats.NUMBERS}
     for name, fmt in formats.FORMATS.items():
         assert fmt.name == name and fmt.how in kinds and "/" in fmt.mime, name
     assert [f.name for f in formats.FORMATS.values() if f.master] == ["mp4"]

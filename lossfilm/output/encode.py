@@ -114,6 +114,79 @@ def gif_from_video(video: Path, path: Path, fps: int, max_mb: float | None = Non
     return path, notes
 
 
+# A blog's GIF painted at its own size: what gives way over the budget is the frame rate first, then the
+# colours (down to 128), then the width, each width painted again (its text stays as tall).
+WEB_GIF_LADDER = (("fps", 12), ("fps", 10), ("fps", 8), ("colors", 128), ("width", 400), ("width", 360),
+                  ("width", 320), ("colors", 64))
+# An animated WebP: full colour and a larger frame; the quality gives way first, then the frame rate,
+# then the width.
+WEBP_WIDTH = 720
+WEBP_LADDER = (("quality", 65), ("quality", 50), ("fps", 12), ("fps", 10), ("quality", 40), ("width", 640),
+               ("width", 560), ("width", 480), ("fps", 8), ("quality", 30))
+
+
+def _ladder(start: dict, rungs) -> list[dict]:
+    setting, tries = dict(start), [dict(start)]
+    for key, value in rungs:
+        if value < setting[key]:
+            setting[key] = value
+            tries.append(dict(setting))
+    return tries
+
+
+def _within_budget(tries, make, path: Path, max_mb: float | None, what: str) -> tuple[dict, list[str]]:
+    """``make(setting, tmp)`` for each try in turn until the file is under ``max_mb`` megabytes (2^20
+    bytes each); the last one that was made is published. Returns it and notes on what had to give."""
+    tmp = part_path(path)
+    budget = None if max_mb is None else max_mb * 2**20
+    try:
+        for n, t in enumerate(tries):
+            make(t, tmp)
+            size = tmp.stat().st_size
+            if budget is None or size <= budget:
+                break
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    notes = []
+    if n:
+        words = {"fps": "{} fps", "width": "{} px wide", "colors": "{} colours", "quality": "quality {}"}
+        given = ", ".join(words[k].format(t[k]) for k in ("fps", "width", "colors", "quality") if k in t)
+        notes.append(f"{what}: {given} to stay under {max_mb:g} MB ({size / 2**20:.2f} MB)")
+    if budget is not None and size > budget:
+        notes.append(f"{what}: could not get under {max_mb:g} MB; the smallest try is {size / 2**20:.2f} MB")
+    return t, notes
+
+
+def gif_from_source(source, path: Path, fps: int, max_mb: float | None = None,
+                    width: int = GIF_WIDTH) -> tuple[Path, list[str]]:
+    """A GIF from films painted at its own size: ``source(width, fps)`` is the path of a lossless film
+    painted ``width`` px wide at ``fps`` (made once per width), kept under ``max_mb`` down WEB_GIF_LADDER."""
+    top = min(fps, GIF_MAX_FPS)
+    tries = _ladder({"fps": top, "colors": 256, "width": width}, WEB_GIF_LADDER)
+
+    def make(t, tmp):
+        _ffmpeg(["-i", str(source(t["width"], top)), *GIFWriter.graph_args(t["fps"], None, t["colors"], scale=False),
+                 str(tmp)], "gif")
+
+    return path, _within_budget(tries, make, path, max_mb, "gif")[1]
+
+
+def webp_from_source(source, path: Path, fps: int, max_mb: float | None = None,
+                     width: int = WEBP_WIDTH) -> tuple[Path, list[str]]:
+    """An animated WebP (lossy, full colour, looping) from films painted at its own size, as
+    ``gif_from_source``, kept under ``max_mb`` down WEBP_LADDER."""
+    top = min(fps, GIF_MAX_FPS)
+    tries = _ladder({"quality": 80, "fps": top, "width": width}, WEBP_LADDER)
+
+    def make(t, tmp):
+        _ffmpeg(["-i", str(source(t["width"], top)), "-vf", f"fps={t['fps']}", "-c:v", "libwebp_anim",
+                 "-lossless", "0", "-quality", str(t["quality"]), "-compression_level", "4", "-loop", "0",
+                 "-pix_fmt", "yuv420p", "-f", "webp", str(tmp)], "webp")
+
+    return path, _within_budget(tries, make, path, max_mb, "webp")[1]
+
+
 def webm_from_video(video: Path, path: Path) -> Path:
     """A WebM transcoded from a finished video with WebMWriter's settings."""
     return _publish(part_path(path), path, lambda tmp: _ffmpeg(
@@ -325,12 +398,23 @@ class GIFWriter(Writer):
         return self.graph_args(self.fps, self.size[0])
 
     @staticmethod
-    def graph_args(fps: int, width: int | None, colors: int = 256) -> list[str]:
+    def graph_args(fps: int, width: int | None, colors: int = 256, scale: bool = True) -> list[str]:
         width = min(GIF_WIDTH, width or GIF_WIDTH)
-        graph = (f"fps={min(fps, GIF_MAX_FPS)},scale='min({width},iw)':-2:flags=lanczos,split[a][b];"
+        resize = f"scale='min({width},iw)':-2:flags=lanczos," if scale else ""
+        graph = (f"fps={min(fps, GIF_MAX_FPS)},{resize}split[a][b];"
                  f"[a]palettegen=stats_mode=diff:max_colors={colors}[p];"
                  "[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle")
         return ["-vf", graph, "-loop", "0"]
+
+
+class LosslessWriter(Writer):
+    """Lossless RGB H.264 in Matroska: a film painted at a web format's own size, kept only until the
+    format is made from it (x264's ultrafast, fast and a few kB a frame at 480 px)."""
+
+    ext = "mkv"
+
+    def output_args(self) -> list[str]:
+        return ["-c:v", "libx264rgb", "-qp", "0", "-preset", "ultrafast", "-pix_fmt", "rgb24"]
 
 
 class WebMWriter(Writer):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from . import formats as table
 from .encode import join_segments, part_path
 from .._plumbing.executor import split
@@ -128,6 +130,7 @@ class Film:
         t = time.perf_counter()
         try:
             self._painted(outputs, lambda i: wanted[i])
+            self._resized(outputs)
             outputs = self._after_master(master, outputs)
         finally:
             self._drop_hidden(master)
@@ -175,6 +178,7 @@ class Film:
             finally:
                 if painter is not None:
                     painter.close()
+            self._resized(outputs)
             outputs = self._after_master(master, outputs)
             t_encode = time.perf_counter() - t
         finally:
@@ -188,6 +192,51 @@ class Film:
             path = f.target(s)
             f.write_frame(frame(f.frame(s) % s.frames), path, s)
             outputs[f.name] = str(path)
+
+    def _resized(self, outputs: dict[str, str]) -> None:
+        """Formats made from the film painted again at their own size: each size painted once, into a
+        lossless temporary film that is gone when they are made."""
+        asked = self._asked(table.RESIZED)
+        s = self.settings
+        made: dict[tuple, Path] = {}
+        try:
+            for f in asked:
+                def source(width, fps, f=f):
+                    size = f.fitted_size(s, width, lambda size: self.picture.resized(*size, f.min_text_px))
+                    key = (size, fps, f.min_text_px)
+                    if key not in made:
+                        made[key] = self._paint_at(size, fps, f.min_text_px, len(made))
+                    return made[key]
+
+                path = f.target(s)
+                self.notes += f.make(source, path, s)
+                outputs[f.name] = str(path)
+        finally:
+            for path in made.values():
+                path.unlink(missing_ok=True)
+
+    def _paint_at(self, size: tuple[int, int], fps: int, min_text_px: float, k: int) -> Path:
+        """The film painted at ``size`` and ``fps`` (every frame of the plan nearest each moment) into a
+        lossless temporary film."""
+        from .encode import LosslessWriter
+
+        s = self.settings
+        picture = self.picture.resized(*size, min_text_px)
+        count = max(1, int(round(s.frames * fps / s.fps)))
+        frames = np.minimum(np.round(np.arange(count) * s.fps / fps).astype(int), s.frames - 1)
+        path = part_path(s.out / f"{s.name}-{size[0]}w{k}.mkv")
+        writer = LosslessWriter(path, size, fps)
+        painter = picture.painter()
+        try:
+            writer.setup()
+            for i in frames:
+                writer.grab_frame(painter.paint(int(i)))
+            return writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            painter.close()
 
     def _after_master(self, master: Path, outputs: dict[str, str]) -> dict[str, str]:
         """Derived formats from the finished master, number formats from the landscape; the outputs

@@ -8,6 +8,8 @@ How a format is made:
   ``master`` format is the film itself, which workers can also make in segments that are joined;
 * ``derived``: from the finished master film (``derive()``), e.g. a GIF's palette passes;
 * ``painted``: from one painted frame (``write_frame()``), e.g. the poster;
+* ``resized``: from the film painted again at the format's own size (``make()``), e.g. a blog's GIF,
+  whose small frame gets the small-frame layout with its text at least ``min_text_px`` tall;
 * ``numbers``: from the computed numbers alone (``write_numbers()``): nothing is painted for it.
 
 A new format is one subclass of the matching kind and one ``register()`` call.
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from ..errors import BadInput
 
-STREAMED, DERIVED, PAINTED, NUMBERS = "streamed", "derived", "painted", "numbers"
+STREAMED, DERIVED, PAINTED, RESIZED, NUMBERS = "streamed", "derived", "painted", "resized", "numbers"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,39 @@ class Painted(Format):
         return settings.poster
 
     def write_frame(self, rgba, path: Path, settings) -> None:
+        raise NotImplementedError
+
+
+class Resized(Format):
+    """Painted again at its own size: ``width`` px wide at the film's aspect, its smallest text at least
+    ``min_text_px`` tall (settings.Look: the small-frame layout where the frame is small)."""
+
+    how = RESIZED
+    width = 480
+    min_text_px = 11.0
+
+    def size(self, settings, width: int | None = None) -> tuple[int, int]:
+        """The frame size at ``width`` (default: the format's) with the film's aspect, both sides even."""
+        w = min(width or self.width, settings.look.width) // 2 * 2
+        return w, max(2, int(round(w * settings.look.height / settings.look.width / 2)) * 2)
+
+    def fitted_size(self, settings, width: int | None, fits) -> tuple[int, int]:
+        """The first size from ``width`` up, a fifth wider each time and at most the film's own, where
+        ``fits(size)`` does not raise BadInput (a comparison's panels that can be read); else its error."""
+        w = width or self.width
+        while True:
+            size = self.size(settings, w)
+            try:
+                fits(size)
+                return size
+            except BadInput:
+                if size[0] >= settings.look.width:
+                    raise
+            w = int(w * 1.2)
+
+    def make(self, source, path: Path, settings) -> list[str]:
+        """Make ``path`` from ``source(width, fps)``, the path of the film painted ``width`` px wide at
+        ``fps`` (lossless, made once per width); returns notes on what had to give."""
         raise NotImplementedError
 
 
@@ -177,34 +212,40 @@ class Frames(Streamed):
 
 
 @register
-class GIF(Derived):
-    """A looping GIF for the web: one palette for the clip, kept under ``--max-mb``."""
+class GIF(Resized):
+    """A looping GIF for a blog, painted at its own size (480 px wide) with text a reader can read; one
+    palette for the clip, kept under ``--max-mb``."""
 
     name = ext = "gif"
     mime = "image/gif"
+    width = 480
 
-    def derive(self, master, path, settings):
-        from .encode import gif_from_video
+    def make(self, source, path, settings):
+        from .encode import gif_from_source
 
-        notes = gif_from_video(master, path, settings.fps, settings.max_mb)[1]
-        return notes + legibility(path, settings)
-
-
-LEGIBLE_PX = 8  # the smallest text a GIF on a web page can be read at
+        return gif_from_source(source, path, settings.fps, settings.max_mb, self.size(settings)[0])[1]
 
 
-def legibility(gif: Path, settings) -> list[str]:
-    """A note when the GIF's scaling makes the frame's smallest text too small to read."""
-    from ..paint.layout import MIN_POINTS, POINTS
+@register
+class WebP(Resized):
+    """An animated WebP for blogs that take it: full colour and a larger frame (720 px wide) than the
+    GIF's in the same ``--max-mb`` budget."""
 
-    with open(gif, "rb") as f:
-        width = int.from_bytes(f.read(10)[6:8], "little")  # the GIF's logical screen width
-    scale = settings.look.dpi / 72.0 * width / settings.look.width
-    smallest, largest = MIN_POINTS * scale, max(POINTS.values()) * scale
-    if smallest >= LEGIBLE_PX:
-        return []
-    return [f"gif: at {width} px wide the text is {smallest:.0f} to {largest:.0f} px tall: tick labels and the "
-            f"loss inset are too small to read there (the mp4 and png keep them legible)"]
+    name = ext = "webp"
+    mime = "image/webp"
+    width = 720
+
+    def unavailable(self):
+        from .encode import has_encoder
+
+        if not has_encoder("libwebp_anim"):
+            return "needs ffmpeg's libwebp_anim encoder, which this ffmpeg lacks (see ffmpeg -encoders)"
+        return None
+
+    def make(self, source, path, settings):
+        from .encode import webp_from_source
+
+        return webp_from_source(source, path, settings.fps, settings.max_mb, self.size(settings)[0])[1]
 
 
 @register

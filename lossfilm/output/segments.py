@@ -39,6 +39,11 @@ class Picture:
         """What a number format is given: one view, this film's (see PanelsPicture.views)."""
         return [self]
 
+    def resized(self, width: int, height: int, min_text_px: float) -> "Picture":
+        """The same film at another frame size, its smallest text at least ``min_text_px`` tall."""
+        look = dataclasses.replace(self.settings.look, width=width, height=height, min_text_px=min_text_px)
+        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, look=look))
+
     def painter(self) -> Painter:
         if self.style.view == "2d":
             from ..paint.flat import FlatPainter
@@ -57,6 +62,18 @@ class PanelsPicture:
     captions: tuple[str, ...]
     geometry: object  # compare.Panels
     settings: Settings  # the whole frame's
+    layout: str = "row"  # the Compare's, to arrange the panels again at another size
+
+    def resized(self, width: int, height: int, min_text_px: float) -> "PanelsPicture":
+        """The same comparison on a frame of another size, arranged for it (BadInput where it cannot be
+        read), the frame's and the panels' smallest text at least ``min_text_px`` tall."""
+        from ..scene.compare import arranged
+        from ..settings import MIN_SIZE
+
+        look = dataclasses.replace(self.settings.look, width=width, height=height, min_text_px=min_text_px)
+        geo = arranged(self.layout, len(self.panels), width, height, look.dpi, MIN_SIZE, min_text_px)
+        panels = [p.resized(geo.width, geo.height, geo.min_text_px) for p in self.panels]
+        return PanelsPicture(panels, self.captions, geo, dataclasses.replace(self.settings, look=look), self.layout)
 
     @property
     def views(self) -> list[Picture]:

@@ -16,7 +16,9 @@ from .geometry import HeightField
 
 
 def _tick_label(value: float) -> str:
-    return f"{value:.3g}".replace("-", "\u2212")
+    # Round numbers read as written (2000, not 2e+03); others in three digits.
+    text = str(int(round(value))) if value == round(value) and abs(value) < 1e6 else f"{value:.3g}"
+    return text.replace("-", "\u2212")
 
 
 class LeanAxes:
@@ -28,8 +30,9 @@ class LeanAxes:
 
     def __init__(self, ax, field: HeightField, floor: float, names: tuple[str, str, str], theme: dict,
                  ticks: int, sprites: TextSprites, beta_ticks: dict | None = None,
-                 zrange: tuple[float, float] | None = None):
+                 zrange: tuple[float, float] | None = None, show_names: bool = True):
         self.ax = ax
+        self.show_names = show_names  # a small frame shows the ticks that fit and no axis names
         (x0, y0, _), span = field.lo, field.span
         x1, y1, z1 = x0 + span[0], y0 + span[1], field.lo[2] + span[2]
         self.box = (x0, x1, y0, y1, floor, z1)
@@ -104,39 +107,56 @@ class LeanAxes:
         screen[:, 1] = frame.shape[0] - screen[:, 1]  # rows from the top
         bases, screen = screen[len(self.labels):], screen[:len(self.labels)]
         sprites = [s for _, s in self.labels]
-        taken = [s.box(x, y) for (x, y), s in zip(screen[:self.ticks], sprites[:self.ticks])]
+        # Text stays whole inside the frame, or inside the picture's frame when a move zooms in past it.
+        band = self.clip if self.clip is not None else (0.0, 0.0, float(frame.shape[1]), float(frame.shape[0]))
+        shown = set(range(len(sprites)))
+        taken = []
+        for k in range(self.ticks):  # the floor's ticks that fit: whole, and clear of those kept
+            box = sprites[k].box(*screen[k])
+            if not _within(box, band) or any(overlaps(box, t, 2) for t in taken + list(self.obstacles)):
+                shown.discard(k)
+            else:
+                taken.append(box)
+
         def inside(k):  # a long name stays inside the frame
-            left, _, right, _ = sprites[k].box(*screen[k])
-            screen[k, 0] += max(0.0, 2.0 - left) - max(0.0, right - (frame.shape[1] - 2.0))
+            left, top, right, bottom = sprites[k].box(*screen[k])
+            screen[k, 0] += max(0.0, band[0] + 2.0 - left) - max(0.0, right - (band[2] - 2.0))
+            screen[k, 1] += max(0.0, band[1] + 2.0 - top) - max(0.0, bottom - (band[3] - 2.0))
 
         for k, base in zip((self.ticks, self.ticks + 1), bases):
+            if not self.show_names:
+                shown.discard(k)
+                continue
             inside(k)
             screen[k] = _clear_of(sprites[k], screen[k], base, taken)
             inside(k)
-            taken.append(sprites[k].box(*screen[k]))
-        self.boxes = taken  # where the floor's labels went: ticks, then the two axis names
+            box = sprites[k].box(*screen[k])
+            if _within(box, band):
+                taken.append(box)
+            else:  # pushed out by the ticks at the band's edge: a name is never cut
+                shown.discard(k)
+        self.boxes = taken  # where the floor's labels went: the ticks shown, then the axis names
         # The z axis's ticks, bottom up, each kept only clear of those kept and of the floor's labels: seen
         # from high above, the axis shortens until its labels would print over one another.
-        shown = set(range(len(sprites)))
         self.z_boxes = []
         for k in range(self.ticks + 2, len(sprites) - 1):
             box = sprites[k].box(*screen[k])
-            if any(overlaps(box, t, 2) for t in self.z_boxes + taken):
+            if not _within(box, band) or any(overlaps(box, t, 2) for t in self.z_boxes + taken + list(self.obstacles)):
                 shown.discard(k)
             else:
                 self.z_boxes.append(box)
         if self.obstacles:  # the z axis's name (the last label) moves left, clear of the text
             screen[-1] = _clear_of(sprites[-1], screen[-1], screen[-1] + (1.0, 0.0), self.obstacles, tries=200)
-        left, _, right, _ = sprites[-1].box(*screen[-1])  # a long name stays inside the frame
-        screen[-1, 0] += max(0.0, 2.0 - left) - max(0.0, right - (frame.shape[1] - 2.0))
+        last = len(sprites) - 1
+        inside(last)
         screen[-1] = self._clear_of_picture(frame, sprites[-1], screen[-1], taken + self.z_boxes)
         self.z_name_box = sprites[-1].box(*screen[-1])
+        if not self.show_names or not _within(self.z_name_box, band):
+            shown.discard(last)
+            self.z_name_box = (self.z_name_box[0], self.z_name_box[1], self.z_name_box[0], self.z_name_box[1])
         for k, ((x, y), sprite) in enumerate(zip(screen, sprites)):
-            if k not in shown:
-                continue
-            if self.clip is not None and not (self.clip[0] <= x <= self.clip[2] and self.clip[1] <= y <= self.clip[3]):
-                continue  # a zoomed-in label beyond the picture's frame
-            sprite.paste(frame, x, y)
+            if k in shown:
+                sprite.paste(frame, x, y)
 
     def _clear_of_picture(self, frame: np.ndarray, sprite, at: np.ndarray, taken: list, gap: int = 3) -> np.ndarray:
         """``at`` moved the least distance (up, or sideways, leftwards counting double) so that the z
@@ -179,6 +199,11 @@ class LeanAxes:
         faintest anti-aliased fringe (one comparison of whole pixels: a channel-wise tolerance cost
         3 ms for the search's region)."""
         return (pixels.view(np.uint32)[..., 0] & np.uint32(0xFFFFFF)) != self._bg24
+
+def _within(box, band, slack: float = 0.5) -> bool:
+    return (box[0] >= band[0] - slack and box[1] >= band[1] - slack and box[2] <= band[2] + slack
+            and box[3] <= band[3] + slack)
+
 
 def _clear_of(sprite, at: np.ndarray, base: np.ndarray, taken: list, step: float = 3.0, tries: int = 60,
               gap: float = 3.0) -> np.ndarray:

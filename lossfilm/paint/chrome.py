@@ -4,6 +4,8 @@ and the per-frame lines (HUD, a race's loss lines) as overlays. ``Chrome`` holds
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
@@ -14,7 +16,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLoc
 
 from ..landscape import Landscape
 from ..plan import FramePlan
-from .layout import POINTS, layout
+from .layout import POINTS, layout, overlaps
 from ..scene.view import Style
 from ..settings import Look
 from .sprites import Sprite
@@ -162,18 +164,24 @@ class Chrome:
     the text."""
 
     def __init__(self, landscape: Landscape, frame_plan: FramePlan, style: Style, look: Look, theme: dict):
+        if look.small:  # a small frame: title, legend and one HUD line, large enough to read
+            style = dataclasses.replace(style, subtitle=None, colorbar=False, loss_curve=False)
         self.landscape, self.plan, self.style, self.look, self.theme = landscape, frame_plan, style, look, theme
         self.fig = Figure(figsize=(look.width / look.dpi, look.height / look.dpi), dpi=look.dpi, facecolor=theme["bg"])
         self.canvas = FigureCanvasAgg(self.fig)
-        race = len(landscape.traces) > 1 and style.hud  # the HUD switch covers the runs' loss lines too
+        # The HUD switch covers the runs' loss lines too; a small frame names the runs in a legend.
+        race = len(landscape.traces) > 1 and style.hud and not look.small
         self.race = race
         longest = max([max(10, len(label)) + len(frame_plan.loss_label) + 11 for label in frame_plan.labels] if race
                       else [], default=0)
-        longest = max(longest, max(map(len, frame_plan.text), default=0) if style.hud else 0)
+        if style.hud:
+            from .overlays import hud_text
+
+            longest = max(longest, max(map(len, hud_text(self)), default=0))
         self.subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, race)
         self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
                              subtitle=self.subtitle.count("\n") + 1 if self.subtitle else 0,
-                             colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
+                             colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest, small=look.small)
         self.curve = None
         self.overlays: list = []
 
@@ -201,7 +209,7 @@ class Chrome:
         if not self.race:  # in a race each run's loss line, in its colour, is the legend
             handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
                        for label, color in zip(plan.labels, plan.colors)]
-            legend = fig.legend(handles=handles, loc="upper right", frameon=False, fontsize=POINTS["legend"],
+            legend = fig.legend(handles=handles, loc=lay.legend_loc, frameon=False, fontsize=POINTS["legend"],
                                 bbox_to_anchor=lay.fraction(*lay.legend), borderaxespad=0.0)
             for text in legend.get_texts():
                 text.set_color(fg)
@@ -223,6 +231,15 @@ class Chrome:
             measured["inset"] = self.curve.still
         self.static = static.bake(measure=list(measured.values()))
         self.boxes = dict(zip(measured, self.static.boxes))  # measured pixel boxes of the fixed text
+        heads = [self.boxes[k] for k in ("title", "subtitle") if k in self.boxes]
+        if "legend" in self.boxes and any(overlaps(self.boxes["legend"], b, 2) for b in heads):
+            # A title too long to share its rows with the legend (a narrow panel): the legend goes under it.
+            below = max(b[3] for b in heads) + 0.3 * POINTS["legend"] * look.dpi / 72.0
+            self.layout = dataclasses.replace(lay, legend=(lay.title[0], below), legend_loc="upper left")
+            if self.curve:
+                self.fig.delaxes(self.curve.live)
+                self.curve = None
+            return self.build(painter, norm, cmap, zlog)
         self.text_px = self.static.text_px
         overlays = [LossInset(self.curve)] if self.curve else []
         overlays += [HUD()] if style.hud else []

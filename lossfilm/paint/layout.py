@@ -39,6 +39,7 @@ class Layout:
     inset: tuple[float, float, float, float] | None  # figure fractions of the inset's plotting area
     hud: tuple[float, float]  # pixel (left, baseline)
     run_lines: tuple[tuple[float, float], ...]  # pixel (left, baseline) of each run's loss line
+    legend_loc: str = "upper right"  # which corner of the legend ``legend`` places
 
     def fraction(self, x: float, top: float) -> tuple[float, float]:
         """A pixel position as figure fractions (matplotlib's y grows upwards)."""
@@ -51,9 +52,10 @@ def shape_of(width: int, height: int) -> str:
 
 
 def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtitle: bool | int, colorbar: bool,
-           inset: bool, line_chars: int = 0) -> Layout:
+           inset: bool, line_chars: int = 0, small: bool = False) -> Layout:
     """The layout of a ``width`` x ``height`` frame. ``race``: one loss line per run above the HUD;
-    ``line_chars``: the longest such line, for deciding whether it fits beside the inset."""
+    ``line_chars``: the longest such line, for deciding whether it fits beside the inset; ``small``: a
+    small frame's (title, legend, HUD: a wide one keeps them in its left column, the picture beside)."""
     w, h = float(width), float(height)
     shape = shape_of(width, height)
     font = px(POINTS["hud"], dpi)
@@ -83,6 +85,10 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
         top = max(upper + 1.8 * tick, bottom - 0.34 * h)  # room for its title
         left = margin + 3.6 * tick  # room for its loss labels
         inset_rect = _rect(left, top, left + 0.15 * w, bottom, w, h) if inset and bottom - top > 0.1 * h else None
+        if small:  # the legend under the title: the picture takes the frame's whole height beside them
+            return Layout(width, height, shape, (0.16, 0.0, 0.84, 1.0), (margin, title_top), (margin, subtitle_top),
+                          (margin, header_bottom + 0.2 * font), None, None, (margin, hud_baseline), runs_at,
+                          "upper left")
         return Layout(width, height, shape, (0.16, 0.0, 0.84, 1.0), (margin, title_top), (margin, subtitle_top),
                       (0.985 * w, legend_top), colorbar_rect, inset_rect, (margin, hud_baseline), runs_at)
 

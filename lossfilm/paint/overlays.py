@@ -53,17 +53,33 @@ class HUD(Overlay):
     """The frame plan's line of text (step, epoch, loss) in the layout's HUD place."""
 
     def setup(self, painter) -> None:
-        self.plan, self.at = painter.plan, painter.layout.hud
+        self.text, self.at = hud_text(painter), painter.layout.hud
         self.line = MonoLine(painter.look.dpi, painter.theme["fg"], POINTS["hud"])
 
     def paste(self, pixels, i):
-        self.line.paste(pixels, self.plan.text[i], *self.at)
+        self.line.paste(pixels, self.text[i], *self.at)
 
     def boxes(self, i):
-        return {"hud": self.line.box(self.plan.text[i], *self.at)}
+        return {"hud": self.line.box(self.text[i], *self.at)}
 
     def reserved(self):
-        return [self.line.box(max(self.plan.text, key=len, default=""), *self.at)]
+        return [self.line.box(max(self.text, key=len, default=""), *self.at)]
+
+
+def hud_text(painter) -> list[str]:
+    """The HUD's line per frame: the plan's, or on a small frame its short form (step, and the loss of a
+    lone run)."""
+    if painter.look.small:
+        from ..plan import short_text
+        from .layout import MONO_ADVANCE
+
+        look = painter.look
+        lines = short_text(painter.landscape, painter.plan.steps)
+        room = 0.95 * look.width / (MONO_ADVANCE * POINTS["hud"] * look.dpi / 72.0)
+        if max(map(len, lines), default=0) > room:  # a narrow frame: the step alone, the loss is the picture's
+            lines = [line.partition("  loss ")[0] for line in lines]
+        return lines
+    return painter.plan.text
 
 
 class RunLines(Overlay):

@@ -108,9 +108,9 @@ class Painter:
         zname = self.style.z_label or self.plan.loss_label
         zname = f"log10 {zname}" if self.zlog else zname
         self.axes = LeanAxes(self.ax, self.field, self.floor, (*landscape.axis_labels, zname),
-                             self.theme, self.look.ticks, self.sprites,
+                             self.theme, 3 if self.look.small else self.look.ticks, self.sprites,
                              {float(k): v for k, v in landscape.facts.get("beta_ticks", {}).items()},
-                             self._zrange)
+                             self._zrange, show_names=not self.look.small)
 
     def text_boxes(self, i: int) -> dict[str, tuple[float, float, float, float]]:
         """Every text's pixel box at frame ``i`` (call after ``paint(i)``)."""

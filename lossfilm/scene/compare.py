@@ -18,6 +18,8 @@ LAYOUTS = ("row", "grid")
 CAPTION_POINTS = 10  # at the whole frame's dpi
 CAPTION_LINES = 2.2  # the caption band's height, in caption font sizes
 GAP = 0.01  # between panels, as a share of the frame's width
+MAX_PANEL_ASPECT = 1.1  # a panel's height, at most, in panel widths
+PICTURE_ASPECT = 1.4  # the 3-D box's picture, width over height, about
 
 
 @dataclass(frozen=True)
@@ -83,52 +85,102 @@ class Compare:
         return self.scenes[0].style
 
     def grid_shape(self, width: int | None = None, height: int | None = None) -> tuple[int, int]:
-        """(rows, columns) of panels: one row for "row"; for "grid" on a frame of the given size, the
-        columns that give the largest panels (their shorter side), so that a tall frame stacks them and
-        a wide one sets them side by side; without a size, a near-square grid."""
-        n = len(self.scenes)
-        if self.layout == "row":
-            return 1, n
+        """(rows, columns) of panels (see _Arrangement.grid_shape)."""
+        return _Arrangement(self.layout, len(self.scenes)).grid_shape(width, height)
+
+
+@dataclass(frozen=True)
+class _Arrangement:
+    layout: str
+    count: int
+
+    def grid_shape(self, width: int | None = None, height: int | None = None) -> tuple[int, int]:
+        """(rows, columns) of panels. On a frame of the given size, the arrangement whose panels show the
+        largest picture (the surface's box is wider than tall), then the largest text: "row" puts the panels
+        in one line, across a wide frame and stacked down a tall or square one where that reads better;
+        "grid" tries every number of columns. Without a size, the plain arrangement: one row, or a
+        near-square grid."""
+        n = self.count
         if width is None or height is None:
+            if self.layout == "row":
+                return 1, n
             cols = math.ceil(math.sqrt(n))
             return math.ceil(n / cols), cols
+        shapes = [(1, n), (n, 1)] if self.layout == "row" else [(math.ceil(n / c), c) for c in range(1, n + 1)]
 
-        def shorter_side(cols: int) -> float:
-            rows = math.ceil(n / cols)
-            return min(width / cols, height / rows - CAPTION_LINES * CAPTION_POINTS * 1.5)
+        dpi = 100.0 * min(height / 480.0, width / 640.0)
+        # A panel's title and legend above the picture and its HUD below take about four lines of text.
+        text = 4 * 1.9 * 9.0 * min(dpi, 100.0) / 72.0
 
-        cols = max(range(1, n + 1), key=lambda c: (shorter_side(c), -abs(c - math.sqrt(n))))
-        return math.ceil(n / cols), cols
+        def reads(shape) -> tuple[float, float]:
+            pw, ph = _panel_size(shape, width, height, dpi)
+            return min(pw, PICTURE_ASPECT * (ph - text)), 100.0 * min(ph / 480.0, pw / 640.0)
+
+        return max(shapes, key=reads)
+
+
+def _panel_size(shape, width: int, height: int, dpi: float) -> tuple[int, int]:
+    """The panels' even pixel size in a (rows, columns) arrangement, the caption band under each."""
+    rows, cols = shape
+    band = int(math.ceil(CAPTION_LINES * CAPTION_POINTS * dpi / 72.0))
+    gap = int(round(GAP * width))
+    pw = (width - (cols - 1) * gap) // cols // 2 * 2
+    ph = (height - rows * band - (rows - 1) * gap) // rows // 2 * 2
+    # A panel much taller than wide holds a picture that is wider than tall and bands of nothing above
+    # and below it, its caption far from it: the panels stay near square and the block is centred.
+    return pw, min(ph, int(MAX_PANEL_ASPECT * pw) // 2 * 2)
 
 
 @dataclass(frozen=True)
 class Panels:
-    """Where the panels go on a frame: each panel's pixel box (left, top) of size (width, height), and
-    its caption's centre. Panel sizes are even (H.264 takes them alone too)."""
+    """Where the panels go on a frame: each panel's pixel box (left, top) of size (width, height), its
+    caption's centre, and the least height of a panel's smallest text (a comparison's panel reads like a
+    film of its own: its text is never smaller than a single scene's on the smallest preset, nor than
+    the whole frame asks). Panel sizes are even (H.264 takes them alone too)."""
 
     width: int
     height: int
     origins: tuple[tuple[int, int], ...]
     caption_centres: tuple[tuple[float, float], ...]
     caption_points: float
+    min_text_px: float = 0.0
 
 
-def panel_geometry(compare: Compare, width: int, height: int, dpi: float, min_size: int) -> Panels:
-    """The panels of ``compare`` on a ``width`` x ``height`` frame at ``dpi``; BadInput when a panel
-    would be smaller than ``min_size`` pixels."""
-    rows, cols = compare.grid_shape(width, height)
+# A panel's smallest text is at least a single scene's on the smallest preset (7 pt at 100 dpi)...
+PANEL_TEXT_PX = 7.0 * 100.0 / 72.0
+# ... and a panel whose text would have to grow past this many times its own proportion is unreadable.
+MAX_TEXT_GROWTH = 2.5
+
+
+def panel_geometry(compare: Compare, width: int, height: int, dpi: float, min_size: int,
+                   min_text_px: float = 0.0) -> Panels:
+    """The panels of ``compare`` on a ``width`` x ``height`` frame at ``dpi`` (the frame's text, whose
+    least height is ``min_text_px``); BadInput when a panel would be smaller than ``min_size`` pixels or
+    its text could not be read."""
+    return arranged(compare.layout, len(compare.scenes), width, height, dpi, min_size, min_text_px)
+
+
+def arranged(layout: str, n: int, width: int, height: int, dpi: float, min_size: int,
+             min_text_px: float = 0.0) -> Panels:
+    """``panel_geometry`` for ``n`` panels in ``layout``: what a comparison's picture keeps, to be
+    painted again at another size (a blog's GIF)."""
+    rows, cols = _Arrangement(layout, n).grid_shape(width, height)
+    pw, ph = _panel_size((rows, cols), width, height, dpi)
     font = CAPTION_POINTS * dpi / 72.0
     band = int(math.ceil(CAPTION_LINES * font))
     gap = int(round(GAP * width))
-    pw = (width - (cols - 1) * gap) // cols // 2 * 2
-    ph = (height - rows * band - (rows - 1) * gap) // rows // 2 * 2
     if min(pw, ph) < min_size:
-        raise BadInput(f"size: expected a frame that holds {len(compare.scenes)} panels of at least {min_size} px "
+        raise BadInput(f"size: expected a frame that holds {n} panels of at least {min_size} px "
                        f"in {rows} row(s) of {cols} (they would be {pw}x{ph}), got {width}x{height}")
+    natural = 100.0 * min(ph / 480.0, pw / 640.0)
+    text_px = max(min_text_px, min(PANEL_TEXT_PX, 7.0 * dpi / 72.0))
+    if text_px * 72.0 / 7.0 > MAX_TEXT_GROWTH * natural:
+        raise BadInput(f"size: expected a frame whose {n} panels can be read: in {rows} row(s) "
+                       f"of {cols} they would be {pw}x{ph}, too small for text {text_px:.0f} px tall; got "
+                       f"{width}x{height} (a larger frame, or fewer panels, or layout='grid')")
     # The panels, centred as a block; a short last row of a grid is centred too.
     top0 = (height - (rows * (ph + band) + (rows - 1) * gap)) // 2
     origins, captions = [], []
-    n = len(compare.scenes)
     for k in range(n):
         r, c = divmod(k, cols)
         in_row = min(cols, n - r * cols)
@@ -136,4 +188,4 @@ def panel_geometry(compare: Compare, width: int, height: int, dpi: float, min_si
         x, y = left0 + c * (pw + gap), top0 + r * (ph + band + gap)
         origins.append((x, y))
         captions.append((x + pw / 2, y + ph + band / 2))
-    return Panels(pw, ph, tuple(origins), tuple(captions), CAPTION_POINTS)
+    return Panels(pw, ph, tuple(origins), tuple(captions), CAPTION_POINTS, text_px)
