@@ -31,6 +31,28 @@ class SceneError(BadInput):
         return self
 
 
+class MissingPackage(BadInput, ImportError):
+    """An optional package a feature needs and this environment lacks: one line naming what to install."""
+
+    def __init__(self, package: str, what: str, extra: str):
+        super().__init__(f"{what} needs the {package} package: pip install 'lossfilm[{extra}]' "
+                         f"(or pip install -r requirements-{extra}.txt)")
+        self.name = package
+
+
+def needs(module: str, what: str, extra: str, package: str | None = None):
+    """``module`` imported, or MissingPackage naming ``package`` (default: the module's top name)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.partition(".")[0]
+        if exc.name and not (module == exc.name or module.startswith(exc.name + ".")):
+            raise  # something else the package imports is missing: its own error
+        raise MissingPackage(package or top, what, extra) from None
+
+
 class RenderError(Exception):
     """Rendering failed for a reason outside the scene (ffmpeg, disk): exit 1."""
 

@@ -21,7 +21,7 @@ from .output.film import Film, Segments
 from .landscape import Landscape
 from .scene.scene import Scene
 from ._plumbing.progress import bars
-from .pictures import compare_picture, view_of
+from .pictures import compare_picture, view_of, web_panels_fit
 from .scene.compare import Compare, panel_geometry
 from .settings import MIN_SIZE, Options, check_size  # noqa: F401 (check_size: part of the API)
 
@@ -40,6 +40,8 @@ class Result:
     runs: list[dict] = field(default_factory=list)
     # What the plane found, e.g. a HessianPlane's {"eigenvalues": [λ1, λ2]}; each key is in as_json().
     facts: dict = field(default_factory=dict)
+    # What each view was filmed from (segments.Picture: landscape, plan, style): lossfilm.log's mesh.
+    views: list = field(default_factory=list, repr=False, compare=False)
 
     def as_json(self) -> dict:
         return {"scene": self.scene, "outputs": self.outputs, "frames": self.frames, "size": list(self.size),
@@ -172,8 +174,10 @@ def preflight(scene: Scene, options: Options) -> None:
     key covers the code), so a cache hit builds no model. A comparison: every panel, and a frame that
     holds them."""
     if isinstance(scene, Compare):
-        look = options.resolve(scene).look
-        panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE)
+        settings = options.resolve(scene)
+        look = settings.look
+        panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE, look.min_text_px)
+        web_panels_fit(scene, settings)
         for panel in scene.scenes:
             preflight(panel, options)
         return
@@ -201,7 +205,7 @@ def _begin(scene, executor, options: Options, settings) -> "_Render":
         job.cache = caches.pop() if len(caches) == 1 else "miss"  # a comparison: some panels computed, some found
         if isinstance(scene, Compare):
             look = settings.look
-            geometry = panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE)
+            geometry = panel_geometry(scene, look.width, look.height, look.dpi, MIN_SIZE, look.min_text_px)
             picture, notes, job.runs, job.facts = compare_picture(scene, settings, geometry, found)
         else:
             picture, notes, job.runs, job.facts = view_of(scene, found[0][0], settings)
@@ -250,7 +254,7 @@ class _Render:
         self.seconds["total"] = time.perf_counter() - self.t0
         return Result(scene=self.name, outputs=self.outputs, frames=self.frames, size=self.size, fps=self.fps,
                       cache=self.cache, notes=self.film.notes, seconds=dict(self.seconds), runs=self.runs,
-                      facts=self.facts)
+                      facts=self.facts, views=self.film.picture.views)
 
     def cancel(self) -> None:
         """Forget the segments (their files are removed; the workers' pool is the caller's to stop)."""

@@ -111,7 +111,7 @@ def test_the_library_takes_ranges_that_hold_the_applications_pins():
         req = Requirement(text)
         ranges[req.name.lower()] = req.specifier
     pins = {}
-    for name in ("requirements.txt", "requirements-dask.txt", "requirements-hf.txt"):
+    for name in ("requirements.txt", "requirements-dask.txt", "requirements-hf.txt", "requirements-log.txt"):
         for line in (root / name).read_text().splitlines():
             line = line.split("#")[0].strip()
             if line and not line.startswith("-r"):

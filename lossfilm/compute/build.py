@@ -21,7 +21,7 @@ from .._plumbing import threads
 from .._plumbing.threads import torch_threads
 from ..errors import SceneError, users_part
 from .directions import filter_normalized, pca_directions  # noqa: F401 (re-exported)
-from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows
+from .evaluate import Evaluator, ParamSpace, PlaneJob, plane_rows, takes_ids
 from ..landscape import Landscape, Trace
 from ..scene.scene import GRID_BYTES_PER_POINT, Scene
 from ..scene.planes import Plane
@@ -40,7 +40,7 @@ def build_model(scene: Scene, seed: int | None = None) -> nn.Module:
         raise SceneError("model", f"a factory that builds a module (it raised {type(exc).__name__}: {exc})") from None
     if not isinstance(model, nn.Module):
         raise SceneError("model", "a function that returns a torch.nn.Module", type(model).__name__)
-    model = model.float()
+    model = _as_scene_model(model.float())
     space = ParamSpace(model)
     if space.size < 2:
         raise SceneError("model", "a model with at least two parameters", space.size)
@@ -52,6 +52,33 @@ def build_model(scene: Scene, seed: int | None = None) -> nn.Module:
                     raise SceneError(f"init[{name!r}]", "a parameter of the model: " + ", ".join(params), name)
                 params[name].fill_(float(value))
     return model
+
+
+def _as_scene_model(model: nn.Module) -> nn.Module:
+    """The user's module as it is, with two hooks that let a Hugging Face model (or any model) be a
+    scene's model: integer inputs become float32 unless the model takes ids (an embedding), and an
+    output object's ``.logits`` (a ``ModelOutput``; a tuple's first item) is what the loss sees."""
+    if not takes_ids(model):
+        model.register_forward_pre_hook(_floats)
+    model.register_forward_hook(_logits)
+    return model
+
+
+def _floats(module, args):
+    if args and isinstance(args[0], torch.Tensor) and not args[0].is_floating_point():
+        return (args[0].float(), *args[1:])
+    return None
+
+
+def _logits(module, args, out):
+    if isinstance(out, torch.Tensor):
+        return None
+    logits = getattr(out, "logits", None)
+    if isinstance(logits, torch.Tensor):
+        return logits
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    return None
 
 
 PREFLIGHT_ROWS = 8

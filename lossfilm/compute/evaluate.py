@@ -75,6 +75,11 @@ class ParamSpace:
         return int(self.offsets[i]) if self.sizes[i] == 1 else None
 
 
+
+def takes_ids(model: nn.Module) -> bool:
+    """Whether the model looks up integer ids (an embedding): integer inputs reach it as integers."""
+    return any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules())
+
 def _activations_per_row(model: nn.Module, x: torch.Tensor) -> int:
     """Elements every leaf module outputs for one input row: what a forward pass holds per row."""
     total = 0
@@ -193,6 +198,8 @@ class Evaluator:
                     raise SceneError("eval_batches", f"batches that fit half of memory_mb={memory_mb:g}",
                                      f"{held / 2**20:.0f} MB")
         self.x = torch.as_tensor(x).to(device)
+        if not self.x.is_floating_point() and not takes_ids(model):
+            self.x = self.x.float()  # integer features (the model's hook does this where it is called)
         self.y = torch.as_tensor(y).to(device)
         n = len(self.x)
         width = _activations_per_row(self.model, self.x)

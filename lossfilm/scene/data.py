@@ -44,7 +44,9 @@ class Data:
             if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
                 bad = int((~np.isfinite(value)).sum())
                 raise SceneError(f"data.{part}", "finite numbers (no NaN or inf)", f"{bad} non-finite values")
-            if value.dtype != np.float32 and (np.issubdtype(value.dtype, np.floating) or part.startswith("x")):
+            if part.startswith("x") and np.issubdtype(value.dtype, np.integer):
+                value = value.astype(np.int64)  # ids (tokens) reach a model that embeds them as integers
+            elif value.dtype != np.float32 and (np.issubdtype(value.dtype, np.floating) or part.startswith("x")):
                 value = value.astype(np.float32)  # numpy's default float64 is what torch's float32 models refuse
             object.__setattr__(self, part, value)
         if len(self.x_train) != len(self.y_train):
