@@ -16,7 +16,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLoc
 
 from ..landscape import Landscape
 from ..plan import FramePlan
-from .layout import POINTS, layout, overlaps
+from .layout import POINTS, layout, overlaps, small_layout
 from ..scene.view import Style
 from ..settings import Look
 from .sprites import Sprite
@@ -54,6 +54,15 @@ def wrapped_subtitle(text: str | None, look: Look, labels: list[str], race: bool
         else:
             line = trial
     return "\n".join(lines + [line])
+
+
+def _text_width(text: str, points: float, dpi: float, weight: str = "normal") -> float:
+    """A line of text's width in pixels at ``points`` and ``dpi``."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(size=points, weight=weight)
+    return TextToPath().get_text_width_height_descent(text, prop, ismath=False)[0] * dpi / 72.0
 
 
 class LossCurve:
@@ -179,9 +188,16 @@ class Chrome:
 
             longest = max(longest, max(map(len, hud_text(self)), default=0))
         self.subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, race)
-        self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
-                             subtitle=self.subtitle.count("\n") + 1 if self.subtitle else 0,
-                             colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest, small=look.small)
+        if look.small:
+            title = "Loss landscape" if style.title is None else style.title
+            self.layout = small_layout(look.width, look.height, look.dpi, hud_chars=longest if style.hud else 0,
+                                       title_width=_text_width(title, POINTS["title"], look.dpi, "bold") if title else 0.0,
+                                       legend_widths=[_text_width(label, POINTS["legend"], look.dpi)
+                                                      for label in frame_plan.labels])
+        else:
+            self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
+                                 subtitle=self.subtitle.count("\n") + 1 if self.subtitle else 0,
+                                 colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
         self.curve = None
         self.overlays: list = []
 
@@ -210,7 +226,8 @@ class Chrome:
             handles = [Line2D([], [], color=color, lw=2.4, marker="o", ms=5, label=label)
                        for label, color in zip(plan.labels, plan.colors)]
             legend = fig.legend(handles=handles, loc=lay.legend_loc, frameon=False, fontsize=POINTS["legend"],
-                                bbox_to_anchor=lay.fraction(*lay.legend), borderaxespad=0.0)
+                                bbox_to_anchor=lay.fraction(*lay.legend), borderaxespad=0.0, ncols=lay.legend_cols,
+                                **({"columnspacing": 1.2, "handlelength": 1.6} if look.small else {}))
             for text in legend.get_texts():
                 text.set_color(fg)
             measured["legend"] = legend

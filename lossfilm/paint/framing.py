@@ -43,12 +43,15 @@ class Framing:
         painter = self.painter
         grid = painter.field.vertices()
         painter.axes.update(azimuth, elevation)
-        labels = np.array([p for p, _ in painter.axes.labels], dtype=float).reshape(-1, 3)
+        axes = painter.axes
+        shown = axes.labels if axes.show_names else [  # a small frame shows no axis names: no room for them
+            label for k, label in enumerate(axes.labels) if k not in (axes.ticks, axes.ticks + 1, len(axes.labels) - 1)]
+        labels = np.array([p for p, _ in shown], dtype=float).reshape(-1, 3)
         # Label anchors count, their ink does not: the free band keeps a text line's margin for that. The
         # z axis's name (the last label) is the exception: a long name would reach past that margin.
         half = np.zeros((len(labels), 2))
-        if len(labels):
-            name = painter.axes.labels[-1][1]
+        if len(labels) and axes.show_names:
+            name = axes.labels[-1][1]
             half[-1] = (name.width / 2, name.height / 2)
         pts = np.concatenate([grid, np.column_stack([grid[:, :2], np.full(len(grid), painter.floor)]), labels])
         px_, py_, _ = proj3d.proj_transform(pts[:, 0], pts[:, 1], pts[:, 2], self.ax.get_proj())
@@ -80,7 +83,12 @@ class Framing:
         look, plan = self.look, self.plan
         font = POINTS["tick"] * look.dpi / 72.0
         self.painter.axes.obstacles = text  # the z axis's name keeps clear of every text
-        free = free_band(look.width, look.height, text, margin=0.012 * look.width, rows=self.rows)
+        # A small frame has little room to spare: its band is cut for the picture's shape, not its area.
+        aspect = None
+        if look.small:
+            left, top, right, bottom = self.picture_box()
+            aspect = (right - left) / max(bottom - top, 1.0)
+        free = free_band(look.width, look.height, text, margin=0.012 * look.width, rows=self.rows, aspect=aspect)
         # Focusing brings a point to the middle of the picture's part of the frame, not of the frame.
         self.focus_centre = ((free[0] + free[2]) / 2 / look.width, 1 - (free[1] + free[3]) / 2 / look.height)
         if np.ptp(plan.zoom) > 0 or plan.focus.max() > 0:

@@ -40,6 +40,7 @@ class Layout:
     hud: tuple[float, float]  # pixel (left, baseline)
     run_lines: tuple[tuple[float, float], ...]  # pixel (left, baseline) of each run's loss line
     legend_loc: str = "upper right"  # which corner of the legend ``legend`` places
+    legend_cols: int = 1
 
     def fraction(self, x: float, top: float) -> tuple[float, float]:
         """A pixel position as figure fractions (matplotlib's y grows upwards)."""
@@ -52,10 +53,9 @@ def shape_of(width: int, height: int) -> str:
 
 
 def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtitle: bool | int, colorbar: bool,
-           inset: bool, line_chars: int = 0, small: bool = False) -> Layout:
+           inset: bool, line_chars: int = 0) -> Layout:
     """The layout of a ``width`` x ``height`` frame. ``race``: one loss line per run above the HUD;
-    ``line_chars``: the longest such line, for deciding whether it fits beside the inset; ``small``: a
-    small frame's (title, legend, HUD: a wide one keeps them in its left column, the picture beside)."""
+    ``line_chars``: the longest such line, for deciding whether it fits beside the inset."""
     w, h = float(width), float(height)
     shape = shape_of(width, height)
     font = px(POINTS["hud"], dpi)
@@ -85,10 +85,6 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
         top = max(upper + 1.8 * tick, bottom - 0.34 * h)  # room for its title
         left = margin + 3.6 * tick  # room for its loss labels
         inset_rect = _rect(left, top, left + 0.15 * w, bottom, w, h) if inset and bottom - top > 0.1 * h else None
-        if small:  # the legend under the title: the picture takes the frame's whole height beside them
-            return Layout(width, height, shape, (0.16, 0.0, 0.84, 1.0), (margin, title_top), (margin, subtitle_top),
-                          (margin, header_bottom + 0.2 * font), None, None, (margin, hud_baseline), runs_at,
-                          "upper left")
         return Layout(width, height, shape, (0.16, 0.0, 0.84, 1.0), (margin, title_top), (margin, subtitle_top),
                       (0.985 * w, legend_top), colorbar_rect, inset_rect, (margin, hud_baseline), runs_at)
 
@@ -100,7 +96,8 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
     line_width = line_chars * MONO_ADVANCE * font
     beside = shape == "square" and inset and margin + line_width < 0.5 * w
     inset_height = (0.2 if shape == "square" else 0.16) * h
-    if beside or not inset:  # one column of loss lines above the HUD
+    two = margin + line_width < 0.5 * w - font  # two columns only where a line fits in half the frame
+    if beside or not inset or not two:  # one column of loss lines above the HUD
         runs_at = tuple((margin, hud_baseline - pitch * (lines - k)) for k in range(lines))
         text_rows = lines + 1
     else:  # two columns, with the inset across the frame above them
@@ -127,6 +124,30 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
                   (w - margin, legend_top), colorbar_rect, inset_rect, (margin, hud_baseline), runs_at)
 
 
+def small_layout(width: int, height: int, dpi: float, *, hud_chars: int, title_width: float,
+                 legend_widths: list[float]) -> Layout:
+    """A small frame's layout (a blog's GIF, a narrow panel), every shape alike: the title at the top left
+    with the one HUD line at the top right (under the title where both do not fit), the legend along the
+    bottom in as many columns as fit, and the picture in the whole band between them."""
+    w, h = float(width), float(height)
+    margin = 0.025 * w
+    font = px(POINTS["hud"], dpi)
+    title = px(POINTS["title"], dpi)
+    top = 0.5 * title
+    hud_width = 1.04 * hud_chars * MONO_ADVANCE * font  # hinting makes a glyph a little wider than the font says
+    if margin + title_width + 1.5 * font + hud_width <= w - margin:
+        hud = (w - margin - hud_width, top + 0.85 * title)  # beside the title, on its baseline
+    else:
+        hud = (margin, top + 1.35 * title + 1.0 * font)  # under it
+    legend = px(POINTS["legend"], dpi)
+    entries = [lw + 3.2 * legend for lw in legend_widths]  # handle, its pad and the column's spacing
+    cols = max(1, len(entries))
+    while cols > 1 and sum(sorted(entries, reverse=True)[:cols]) > w - 2 * margin:
+        cols -= 1
+    return Layout(width, height, shape_of(width, height), (0.0, 0.0, 1.0, 1.0), (margin, top), (margin, top), (margin, h - 0.4 * legend),
+                  None, None, hud, (), "lower left", cols)
+
+
 def compacted(lay: Layout, header: float, footer: float) -> Layout:
     """The same layout with the header (title, subtitle, legend, colour bar) moved ``header`` pixels down
     and the footer (inset, loss lines, HUD) ``footer`` pixels up: on a square or tall frame a wide
@@ -137,6 +158,9 @@ def compacted(lay: Layout, header: float, footer: float) -> Layout:
     def up(at):
         return at[0], at[1] - footer
 
+    if lay.legend_loc == "lower left":  # a small frame's: title and HUD at the top, the legend at the bottom
+        return dataclasses.replace(lay, title=down(lay.title), subtitle=down(lay.subtitle), hud=down(lay.hud),
+                                   legend=up(lay.legend))
     bar = lay.colorbar
     inset = lay.inset
     return dataclasses.replace(
@@ -156,10 +180,16 @@ def overlaps(a, b, gap: float = 0.0) -> bool:
     return a[0] - gap < b[2] and b[0] - gap < a[2] and a[1] - gap < b[3] and b[1] - gap < a[3]
 
 
-def free_band(width: int, height: int, boxes, margin: float = 0.0, rows=None) -> tuple[float, float, float, float]:
+def free_band(width: int, height: int, boxes, margin: float = 0.0, rows=None,
+              aspect: float | None = None) -> tuple[float, float, float, float]:
     """The largest box (found greedily) inside the frame's margins (and between ``rows``, (top, bottom)
     pixels, when given) that meets none of ``boxes``: for each box in the way, the band's edge moves past
-    it on whichever side loses the least area."""
+    it on whichever side loses the least area, or, given the ``aspect`` (width / height) of what goes
+    in it, on whichever side leaves that picture the largest."""
+    def score(c):
+        w, h = c[2] - c[0], c[3] - c[1]
+        return (min(w, aspect * h), w * h) if aspect else w * h
+
     band = [margin, margin, width - margin, height - margin]
     if rows is not None:
         band[1], band[3] = max(band[1], rows[0]), min(band[3], rows[1])
@@ -171,5 +201,5 @@ def free_band(width: int, height: int, boxes, margin: float = 0.0, rows=None) ->
                 [band[0], band[1], b[0] - gap, band[3]], [band[0], band[1], band[2], b[1] - gap]]
         cuts = [c for c in cuts if c[2] > c[0] and c[3] > c[1]]
         if cuts:
-            band = max(cuts, key=lambda c: (c[2] - c[0]) * (c[3] - c[1]))
+            band = max(cuts, key=score)
     return tuple(band)
