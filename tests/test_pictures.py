@@ -285,3 +285,28 @@ def test_the_users_parts_are_named_as_people_read_them():
         return (1 - out).clamp(min=0).mean()
 
     assert loss_label(dataclasses.replace(split, loss=my_hinge)) == "test my hinge"
+
+
+@pytest.mark.parametrize("size", [(1080, 1080), (1080, 1920), (1280, 720)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_long_run_labels_keep_their_loss_lines_apart(cache_dir, size):
+    """Beale's labels carry their tuned lr: two columns of loss lines ran into each other at 1:1 and 9:16."""
+    from lossfilm.paint.layout import overlaps
+
+    from lossfilm.paint.painter import Painter
+    from lossfilm.plan import run_looks
+    from lossfilm.studio import landscape_for
+
+    scene = _scene("beale")
+    land = landscape_for(scene, cache_dir=cache_dir)[0]
+    labels, colors = run_looks(scene)
+    labels = [f"{label} (lr 0.0032)" for label in labels]  # as the film names its tuned runs
+    painter = Painter(land, plan(land, scene.camera, 4, labels, colors, loss_label(scene)), scene.style, Look(*size, 30))
+    painter.paint(3)
+    boxes = painter.text_boxes(3)
+    lines = [box for name, box in boxes.items() if name.startswith("run ")]
+    assert len(lines) == 4
+    for k, a in enumerate(lines):
+        assert a[0] >= 0 and a[2] <= size[0], a
+        for b in lines[k + 1:]:
+            assert not overlaps(a, b), (a, b)
+    painter.close()
