@@ -112,9 +112,14 @@ class _Arrangement:
         # A panel's title and legend above the picture and its HUD below take about four lines of text.
         text = 4 * 1.9 * 9.0 * min(dpi, 100.0) / 72.0
 
+        band = CAPTION_LINES * CAPTION_POINTS * dpi / 72.0
+
         def reads(shape) -> tuple[float, float]:
             pw, ph = _panel_size(shape, width, height, dpi)
-            return min(pw, PICTURE_ASPECT * (ph - text)), 100.0 * min(ph / 480.0, pw / 640.0)
+            # Bands of empty frame count against an arrangement: a row of three on a square frame
+            # leaves two thirds of it empty where a column of three, with pictures as large, fills it.
+            filled = min(1.0, shape[0] * (ph + band) / height)
+            return min(pw, PICTURE_ASPECT * (ph - text)) * filled ** 0.5, 100.0 * min(ph / 480.0, pw / 640.0)
 
         return max(shapes, key=reads)
 
