@@ -459,6 +459,46 @@ class Recording:
         return getattr(self.close(), name)
 
 
+class StepRecorder:
+    """What a training framework's callback shares (lightning.RecordPath, hf.RecordPath): a Recording begun
+    on the model at the start, a row for each new global step (gradient accumulation records once per
+    real step), epoch marks, and the Trajectory once training has ended."""
+
+    def __init__(self, label: str, memory_mb: float):
+        self.label, self.memory_mb = label, memory_mb
+        self._recording: Recording | None = None
+        self._step = 0
+
+    def _begin(self, model, global_step: int) -> None:
+        self._recording = Recording(model, self.label, self.memory_mb)
+        self._step = global_step
+
+    def _stepped(self, global_step: int) -> None:
+        if self._recording is not None and global_step > self._step:
+            self._step = global_step
+            self._recording.step()
+
+    def _epoch_ended(self) -> None:
+        rec = self._recording
+        if rec is not None and rec._rows.count - 1 not in rec._epochs:
+            rec.epoch()
+
+    def _ended(self) -> None:
+        if self._recording is not None:
+            self._recording._open = False
+            self._recording.close()
+
+    @property
+    def trajectory(self) -> Trajectory:
+        if self._recording is None:
+            raise RuntimeError("RecordPath: no training has run with this callback yet")
+        self._recording._open = False
+        return self._recording.close()
+
+    def to_trajectory(self) -> Trajectory:
+        return self.trajectory
+
+
 @contextlib.contextmanager
 def record(model, optimizer, label: str = "your run", memory_mb: float = 256.0):
     """Record ``model``'s parameters after every ``optimizer.step()`` of the loop inside the block

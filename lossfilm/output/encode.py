@@ -79,41 +79,6 @@ def join_segments(segments: list[Path], path: Path) -> Path:
         listing.unlink(missing_ok=True)
 
 
-# What gives way, in order, when a GIF is over its budget: frame rate, then width, then colours
-# (fewer colours band first, so they go last).
-GIF_LADDER = (("fps", 12), ("fps", 10), ("fps", 8), ("width", 400), ("width", 360), ("width", 320),
-              ("width", 280), ("width", 240), ("colors", 128), ("colors", 64))
-
-
-def gif_from_video(video: Path, path: Path, fps: int, max_mb: float | None = None) -> tuple[Path, list[str]]:
-    """A GIF made from a finished video with GIFWriter's palette pass, kept under ``max_mb`` megabytes
-    by stepping down GIF_LADDER. Returns the path and notes saying what had to give."""
-    setting = {"fps": min(fps, GIF_MAX_FPS), "width": GIF_WIDTH, "colors": 256}
-    tries = [dict(setting)]
-    for key, value in GIF_LADDER:
-        if value < setting[key]:
-            setting[key] = value
-            tries.append(dict(setting))
-    tmp = part_path(path)
-    budget = None if max_mb is None else max_mb * 2**20
-    try:
-        for n, t in enumerate(tries):
-            _ffmpeg(["-i", str(video), *GIFWriter.graph_args(t["fps"], t["width"], t["colors"]), str(tmp)], "gif")
-            size = tmp.stat().st_size
-            if budget is None or size <= budget:
-                break
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    notes = []
-    if n:
-        notes.append(f"gif: {t['fps']} fps, {t['width']} px wide, {t['colors']} colours "
-                     f"to stay under {max_mb:g} MB ({size / 2**20:.2f} MB)")
-    if budget is not None and size > budget:
-        notes.append(f"gif: could not get under {max_mb:g} MB; the smallest try is {size / 2**20:.2f} MB")
-    return path, notes
-
-
 # A blog's GIF painted at its own size: what gives way over the budget is the frame rate first, then the
 # colours (down to 128), then the width, each width painted again (its text stays as tall).
 WEB_GIF_LADDER = (("fps", 12), ("fps", 10), ("fps", 8), ("colors", 128), ("width", 400), ("width", 360),
