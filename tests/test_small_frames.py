@@ -5,6 +5,8 @@ size under the budget."""
 import dataclasses
 import subprocess
 
+import numpy as np
+
 import pytest
 
 from lossfilm import Camera, Compare, Move, Run, Scene, surfaces
@@ -226,3 +228,21 @@ def test_an_animated_webp_has_a_larger_frame_than_the_gif_in_the_same_budget(blo
     assert "720x404" in probe, probe
     assert sorted(p.name for p in webp.parent.iterdir() if not p.name.startswith("cache")) == [
         "small_rosen.gif", "small_rosen.webp"]  # the films painted for them are gone
+
+
+@pytest.mark.parametrize("dpi", [75, 113.14, 150, 225])
+def test_a_text_lines_ink_lies_inside_its_box(dpi):
+    """The HUD and the loss lines are pasted where their boxes say: the glyphs once landed a whole em
+    above them, and a HUD line printed over a title its box kept clear of."""
+    from lossfilm.paint.sprites import MonoLine
+
+    line = MonoLine(dpi, "#ffffff", 9)
+    frame = np.zeros((200, 400, 4), np.uint8)
+    text = "step 1375/1375  loss 0.0688 (gjpqy)"
+    line.paste(frame, text, 10, 120.0)
+    rows = np.nonzero((frame[..., :3].max(2) > 0).any(1))[0]
+    cols = np.nonzero((frame[..., :3].max(2) > 0).any(0))[0]
+    left, top, right, bottom = line.box(text, 10, 120.0)
+    assert top - 1 <= rows.min() and rows.max() <= bottom + 1, (rows.min(), rows.max(), top, bottom)
+    assert rows.max() > 120  # the descenders reach below the baseline
+    assert left - 1 <= cols.min() and cols.max() <= right + 1

@@ -56,6 +56,23 @@ def wrapped_subtitle(text: str | None, look: Look, labels: list[str], race: bool
     return "\n".join(lines + [line])
 
 
+def fitted_title(title: str, look: Look) -> str:
+    """The title broken at spaces into lines that fit the frame (a long one on a blog's GIF ran off its
+    right edge): as few lines as fit, each measured in the title's font."""
+    room = look.width * 0.95
+    if not title or _text_width(title, POINTS["title"], look.dpi, "bold") <= room:
+        return title
+    lines, line = [], ""
+    for word in title.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and _text_width(trial, POINTS["title"], look.dpi, "bold") > room:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return "\n".join(lines + [line])
+
+
 def _text_width(text: str, points: float, dpi: float, weight: str = "normal") -> float:
     """A line of text's width in pixels at ``points`` and ``dpi``."""
     from matplotlib.font_manager import FontProperties
@@ -188,16 +205,19 @@ class Chrome:
 
             longest = max(longest, max(map(len, hud_text(self)), default=0))
         self.subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, race)
+        self.title = fitted_title("Loss landscape" if style.title is None else style.title, look)
+        lines = self.title.count("\n") + 1
         if look.small:
-            title = "Loss landscape" if style.title is None else style.title
             self.layout = small_layout(look.width, look.height, look.dpi, hud_chars=longest if style.hud else 0,
-                                       title_width=_text_width(title, POINTS["title"], look.dpi, "bold") if title else 0.0,
+                                       title_width=max((_text_width(t, POINTS["title"], look.dpi, "bold")
+                                                        for t in self.title.split("\n")), default=0.0),
                                        legend_widths=[_text_width(label, POINTS["legend"], look.dpi)
-                                                      for label in frame_plan.labels])
+                                                      for label in frame_plan.labels], title_lines=lines)
         else:
             self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
                                  subtitle=self.subtitle.count("\n") + 1 if self.subtitle else 0,
-                                 colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest)
+                                 colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest,
+                                 title_lines=lines)
         self.curve = None
         self.overlays: list = []
 
@@ -214,10 +234,10 @@ class Chrome:
         static = StaticLayer(look)
         fig = static.fig
         measured = {}
-        title = "Loss landscape" if style.title is None else style.title  # "" shows no title
+        title = self.title  # "" shows no title
         if title:
             measured["title"] = fig.text(*lay.fraction(*lay.title), title, color=fg, fontsize=POINTS["title"],
-                                         weight="bold", va="top")
+                                         weight="bold", va="top", linespacing=1.2)
         if style.subtitle:
             wrapped = {"linespacing": 1.35} if "\n" in self.subtitle else {}
             measured["subtitle"] = fig.text(*lay.fraction(*lay.subtitle), self.subtitle, color=dim,

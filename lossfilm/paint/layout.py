@@ -53,7 +53,7 @@ def shape_of(width: int, height: int) -> str:
 
 
 def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtitle: bool | int, colorbar: bool,
-           inset: bool, line_chars: int = 0) -> Layout:
+           inset: bool, line_chars: int = 0, title_lines: int = 1) -> Layout:
     """The layout of a ``width`` x ``height`` frame. ``race``: one loss line per run above the HUD;
     ``line_chars``: the longest such line, for deciding whether it fits beside the inset."""
     w, h = float(width), float(height)
@@ -64,10 +64,10 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
     lines = runs if race else 0
     hud_baseline = h - 1.6 * font if shape != "wide" else 0.955 * h
     title_top = 0.06 * h if shape == "wide" else 1.4 * font
-    subtitle_top = title_top + 1.55 * px(POINTS["title"], dpi)
+    subtitle_top = title_top + (1.55 + 1.2 * (title_lines - 1)) * px(POINTS["title"], dpi)
     subtitle_lines = int(subtitle)  # a long subtitle wraps: each line below the first lowers the header's bottom
     header_bottom = ((subtitle_top + (1.5 + 1.35 * (subtitle_lines - 1)) * font) if subtitle_lines
-                     else (title_top + 1.6 * px(POINTS["title"], dpi)))
+                     else (title_top + (1.6 + 1.2 * (title_lines - 1)) * px(POINTS["title"], dpi)))
     legend_top = 0.03 * h if shape == "wide" else title_top - 0.4 * font
     legend_bottom = legend_top + (0 if race else runs * 1.75 + 0.8) * px(POINTS["legend"], dpi)
     tick = px(POINTS["inset"], dpi)
@@ -125,7 +125,7 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
 
 
 def small_layout(width: int, height: int, dpi: float, *, hud_chars: int, title_width: float,
-                 legend_widths: list[float]) -> Layout:
+                 legend_widths: list[float], title_lines: int = 1) -> Layout:
     """A small frame's layout (a blog's GIF, a narrow panel), every shape alike: the title at the top left
     with the one HUD line at the top right (under the title where both do not fit), the legend along the
     bottom in as many columns as fit, and the picture in the whole band between them."""
@@ -135,10 +135,10 @@ def small_layout(width: int, height: int, dpi: float, *, hud_chars: int, title_w
     title = px(POINTS["title"], dpi)
     top = 0.5 * title
     hud_width = 1.04 * hud_chars * MONO_ADVANCE * font  # hinting makes a glyph a little wider than the font says
-    if margin + title_width + 1.5 * font + hud_width <= w - margin:
+    if title_lines == 1 and margin + title_width + 1.5 * font + hud_width <= w - margin:
         hud = (w - margin - hud_width, top + 0.85 * title)  # beside the title, on its baseline
     else:
-        hud = (margin, top + 1.35 * title + 1.0 * font)  # under it
+        hud = (margin, top + (1.35 + 1.2 * (title_lines - 1)) * title + 1.0 * font)  # under it
     legend = px(POINTS["legend"], dpi)
     entries = [lw + 3.2 * legend for lw in legend_widths]  # handle, its pad and the column's spacing
     cols = max(1, len(entries))

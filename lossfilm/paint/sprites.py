@@ -61,10 +61,13 @@ def _rasterise(text: str, prop: FontProperties, color, dpi: float) -> tuple[np.n
     renderer = RendererAgg(width, height, dpi)
     gc = renderer.new_gc()
     gc.set_foreground(to_rgba(color), isRGBA=True)
-    baseline_up = pad + size_px * 0.5  # baseline, in pixels from the bottom
-    renderer.draw_text(gc, pad, baseline_up, text, prop, 0)
+    # Agg's draw_text takes y from the top (a Text artist flips it first: the renderer's flipy()): the
+    # baseline is that row. Read from the bottom, the glyphs landed a whole em above where their boxes
+    # said, and a HUD line could print over a title its box kept clear of.
+    baseline = pad + size_px * 1.5
+    renderer.draw_text(gc, pad, baseline, text, prop, 0)
     rgba = np.asarray(renderer.buffer_rgba()).copy()
-    return rgba, float(pad), float(height - baseline_up)
+    return rgba, float(pad), float(baseline)
 
 
 class TextSprites:
