@@ -106,7 +106,7 @@ def _within_budget(tries, make, path: Path, max_mb: float | None, what: str) -> 
     budget = None if max_mb is None else max_mb * 2**20
     try:
         for n, t in enumerate(tries):
-            make(t, tmp)
+            t = {**t, **(make(t, tmp) or {})}  # what was made: a comparison's frame may be wider than asked
             size = tmp.stat().st_size
             if budget is None or size <= budget:
                 break
@@ -125,14 +125,16 @@ def _within_budget(tries, make, path: Path, max_mb: float | None, what: str) -> 
 
 def gif_from_source(source, path: Path, fps: int, max_mb: float | None = None,
                     width: int = GIF_WIDTH) -> tuple[Path, list[str]]:
-    """A GIF from films painted at its own size: ``source(width, fps)`` is the path of a lossless film
-    painted ``width`` px wide at ``fps`` (made once per width), kept under ``max_mb`` down WEB_GIF_LADDER."""
+    """A GIF from films painted at its own size: ``source(width, fps)`` is (the path of a lossless film
+    painted about ``width`` px wide at ``fps``, made once per size; its (width, height)), kept under
+    ``max_mb`` down WEB_GIF_LADDER."""
     top = min(fps, GIF_MAX_FPS)
     tries = _ladder({"fps": top, "colors": 256, "width": width}, WEB_GIF_LADDER)
 
     def make(t, tmp):
-        _ffmpeg(["-i", str(source(t["width"], top)), *GIFWriter.graph_args(t["fps"], None, t["colors"], scale=False),
-                 str(tmp)], "gif")
+        film, (w, _) = source(t["width"], top)
+        _ffmpeg(["-i", str(film), *GIFWriter.graph_args(t["fps"], None, t["colors"], scale=False), str(tmp)], "gif")
+        return {"width": w}
 
     return path, _within_budget(tries, make, path, max_mb, "gif")[1]
 
@@ -145,9 +147,11 @@ def webp_from_source(source, path: Path, fps: int, max_mb: float | None = None,
     tries = _ladder({"quality": 80, "fps": top, "width": width}, WEBP_LADDER)
 
     def make(t, tmp):
-        _ffmpeg(["-i", str(source(t["width"], top)), "-vf", f"fps={t['fps']}", "-c:v", "libwebp_anim",
+        film, (w, _) = source(t["width"], top)
+        _ffmpeg(["-i", str(film), "-vf", f"fps={t['fps']}", "-c:v", "libwebp_anim",
                  "-lossless", "0", "-quality", str(t["quality"]), "-compression_level", "4", "-loop", "0",
                  "-pix_fmt", "yuv420p", "-f", "webp", str(tmp)], "webp")
+        return {"width": w}
 
     return path, _within_budget(tries, make, path, max_mb, "webp")[1]
 

@@ -206,7 +206,7 @@ class Film:
                     key = (size, fps, f.min_text_px)
                     if key not in made:
                         made[key] = self._paint_at(size, fps, f.min_text_px, len(made))
-                    return made[key]
+                    return made[key], size
 
                 path = f.target(s)
                 self.notes += f.make(source, path, s)

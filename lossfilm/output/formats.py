@@ -125,8 +125,8 @@ class Resized(Format):
             w = int(w * 1.2)
 
     def make(self, source, path: Path, settings) -> list[str]:
-        """Make ``path`` from ``source(width, fps)``, the path of the film painted ``width`` px wide at
-        ``fps`` (lossless, made once per width); returns notes on what had to give."""
+        """Make ``path`` from ``source(width, fps)``: (the path of the film painted about ``width`` px wide
+        at ``fps``, lossless, made once per size; its (width, height)). Returns notes on what had to give."""
         raise NotImplementedError
 
 
