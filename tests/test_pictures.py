@@ -310,3 +310,15 @@ def test_long_run_labels_keep_their_loss_lines_apart(cache_dir, size):
         for b in lines[k + 1:]:
             assert not overlaps(a, b), (a, b)
     painter.close()
+
+
+@pytest.mark.parametrize("name", ["optimizer_race", "spirals_pca"])
+def test_a_tall_frame_gives_its_spare_room_to_the_inset_not_to_empty_bands(cache_dir, name):
+    """At 9:16 the picture is as wide as the frame: the room it leaves went to bands of empty frame above
+    and below the text; it goes to the loss inset."""
+    painter = _painter(cache_dir, name, (1080, 1920), frames=4)
+    painter.paint(3)
+    boxes = painter.text_boxes(3)
+    assert painter.layout.inset[3] > 0.16  # taller than the tall layout's own inset
+    assert min(b[1] for b in boxes.values()) < 0.12 * 1920 and max(b[3] for b in boxes.values()) > 0.88 * 1920
+    painter.close()

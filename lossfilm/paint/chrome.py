@@ -214,10 +214,11 @@ class Chrome:
                                        legend_widths=[_text_width(label, POINTS["legend"], look.dpi)
                                                       for label in frame_plan.labels], title_lines=lines)
         else:
-            self.layout = layout(look.width, look.height, look.dpi, runs=len(landscape.traces), race=race,
-                                 subtitle=self.subtitle.count("\n") + 1 if self.subtitle else 0,
-                                 colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest,
-                                 title_lines=lines)
+            self._layout_args = dict(runs=len(landscape.traces), race=race,
+                                     subtitle=self.subtitle.count("\n") + 1 if self.subtitle else 0,
+                                     colorbar=style.colorbar, inset=style.loss_curve, line_chars=longest,
+                                     title_lines=lines)
+            self.layout = layout(look.width, look.height, look.dpi, **self._layout_args)
         self.curve = None
         self.overlays: list = []
 
@@ -282,6 +283,15 @@ class Chrome:
         overlays += [HUD()] if style.hud else []
         overlays += [RunLines()] if self.race else []
         self.overlays = set_up(overlays, painter)
+
+    def taller_inset(self, extra: float) -> bool:
+        """Lay the text out again with the inset ``extra`` pixels taller, where the layout has an inset across
+        the frame (a tall frame's): the room a width-bound picture leaves free goes to the curve, not to
+        bands of empty frame. Returns whether it did."""
+        if self.look.small or self.layout.inset is None or self.layout.shape != "tall":
+            return False
+        self.layout = layout(self.look.width, self.look.height, self.look.dpi, inset_extra=extra, **self._layout_args)
+        return True
 
     def text_boxes(self, overlays, i: int) -> dict:
         """Every text's pixel box at frame ``i``: the fixed text as measured, each of ``overlays``' as it

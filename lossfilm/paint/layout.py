@@ -53,7 +53,7 @@ def shape_of(width: int, height: int) -> str:
 
 
 def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtitle: bool | int, colorbar: bool,
-           inset: bool, line_chars: int = 0, title_lines: int = 1) -> Layout:
+           inset: bool, line_chars: int = 0, title_lines: int = 1, inset_extra: float = 0.0) -> Layout:
     """The layout of a ``width`` x ``height`` frame. ``race``: one loss line per run above the HUD;
     ``line_chars``: the longest such line, for deciding whether it fits beside the inset."""
     w, h = float(width), float(height)
@@ -111,9 +111,9 @@ def layout(width: int, height: int, dpi: float, *, runs: int, race: bool, subtit
         top = min(text_top, bottom - inset_height)
         inset_rect = _rect(0.58 * w, top, 0.96 * w, bottom, w, h)
         band_top = top - 1.8 * tick
-    elif inset:
+    elif inset:  # across the frame; ``inset_extra`` pixels taller where the picture leaves them free
         bottom = text_top - 2.9 * tick
-        top = bottom - inset_height
+        top = bottom - inset_height - inset_extra
         inset_rect = _rect(0.1 * w, top, 0.94 * w, bottom, w, h)
         band_top = top - 1.8 * tick
     else:

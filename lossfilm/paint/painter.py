@@ -72,6 +72,11 @@ class Painter:
         self.chrome.build(self, norm, cmap, self.zlog)
         self.framing.fit(self.chrome.obstacles())
         slack = self.framing.slack()
+        if slack > 0.03 * look.height and self.chrome.taller_inset(min(0.9 * slack, 0.14 * look.height)):
+            # A tall frame's picture is as wide as the frame: the room it leaves goes to the loss inset.
+            self.chrome.build(self, norm, cmap, self.zlog)
+            self.framing.fit(self.chrome.obstacles())
+            slack = self.framing.slack()
         if self.layout.shape != "wide" and slack > 0.03 * look.height:
             # A square or tall frame whose picture is narrower than its band: header and footer close in,
             # and the picture stays between them.
