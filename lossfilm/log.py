@@ -81,9 +81,9 @@ def _gif_summary(tag: str, gif: Path):
 
 
 def wandb(result, run, tag: str | None = None) -> dict:
-    """Log ``result`` to a W&B run (``wandb.init(...)``'s): the MP4 as ``wandb.Video``, the interactive page
-    (``html``) as ``wandb.Html``, the poster as ``wandb.Image``, a ``runs`` table, and each run's final
-    loss in the run's summary. Returns what was logged, by key."""
+    """Log ``result`` to a W&B run (``wandb.init(...)``'s), in one step: the MP4 as ``wandb.Video``, the
+    interactive page (``html``) as ``wandb.Html``, the poster as ``wandb.Image``, a ``runs`` table, each run's
+    final loss and the frame count (in the run's summary too). Returns what was logged, by key."""
     wb = needs("wandb", "lossfilm.log.wandb", "log")
     tag = tag or result.scene
     _views(result)
@@ -98,9 +98,9 @@ def wandb(result, run, tag: str | None = None) -> dict:
     numbers = _run_numbers(result)
     columns = ["scene", "label", "loss", "lr", "steps", "diverged"]
     logged[f"{tag}/runs"] = wb.Table(columns=columns, data=[[r[c] for c in columns] for r in numbers])
-    run.log(logged)
-    for r in numbers:
+    for r in numbers:  # logged with the media: W&B keeps each key's last value in the run's summary too
         if r["loss"] is not None:
-            run.summary[f"{tag}/final loss/{r['label']}"] = r["loss"]
-    run.summary[f"{tag}/frames"] = result.frames
+            logged[f"{tag}/final loss/{r['label']}"] = r["loss"]
+    logged[f"{tag}/frames"] = result.frames
+    run.log(logged)
     return logged

@@ -1,5 +1,6 @@
 """A film logged where the run is tracked, read back with the real libraries: TensorBoard's event file
-through its own EventAccumulator, a W&B offline run through its run folder and its records."""
+through its own EventAccumulator, a W&B offline run through its run folder and its history records (the
+step the media were logged in: the summary's own records were once missing from a run on a busy machine)."""
 import glob
 import json
 import subprocess
@@ -107,11 +108,12 @@ def test_wandb_offline_gets_the_video_the_page_the_poster_and_the_runs(film, tmp
     assert rows["columns"] == ["scene", "label", "loss", "lr", "steps", "diverged"]
     assert [(r[1], r[2]) for r in rows["data"]] == [(r["label"], r["loss"]) for r in film.runs]
     [runfile] = folder.glob("run-*.wandb")
-    summary = {u.key: json.loads(u.value_json) for rec in _wandb_records(runfile)
-               if rec.WhichOneof("record_type") == "summary" for u in rec.summary.update if u.key}
+    history = {item.key or "/".join(item.nested_key): json.loads(item.value_json)
+               for rec in _wandb_records(runfile) if rec.WhichOneof("record_type") == "history"
+               for item in rec.history.item}
     for r in film.runs:
-        assert summary[f"logged/final loss/{r['label']}"] == pytest.approx(r["loss"], rel=1e-12)
-    assert summary["logged/frames"] == film.frames
+        assert history[f"logged/final loss/{r['label']}"] == pytest.approx(r["loss"], rel=1e-12)
+    assert history["logged/frames"] == film.frames
 
 
 @pytest.mark.parametrize("module, call", [("tensorboard", "lossfilm.log._gif_summary('t', None)"),

@@ -200,6 +200,9 @@ def free_band(width: int, height: int, boxes, margin: float = 0.0, rows=None,
         cuts = [[b[2] + gap, band[1], band[2], band[3]], [band[0], b[3] + gap, band[2], band[3]],
                 [band[0], band[1], b[0] - gap, band[3]], [band[0], band[1], band[2], b[1] - gap]]
         cuts = [c for c in cuts if c[2] > c[0] and c[3] > c[1]]
-        if cuts:
+        if cuts and aspect:  # the largest picture; of pictures nearly as large, the band with most room
+            best = max(score(c)[0] for c in cuts)
+            band = max((c for c in cuts if score(c)[0] >= 0.9 * best), key=lambda c: score(c)[1])
+        elif cuts:
             band = max(cuts, key=score)
     return tuple(band)
