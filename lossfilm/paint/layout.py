@@ -202,7 +202,7 @@ def free_band(width: int, height: int, boxes, margin: float = 0.0, rows=None,
         cuts = [c for c in cuts if c[2] > c[0] and c[3] > c[1]]
         if cuts and aspect:  # the largest picture; of pictures nearly as large, the band with most room
             best = max(score(c)[0] for c in cuts)
-            band = max((c for c in cuts if score(c)[0] >= 0.9 * best), key=lambda c: score(c)[1])
+            band = max((c for c in cuts if score(c)[0] >= 0.8 * best), key=lambda c: score(c)[1])
         elif cuts:
             band = max(cuts, key=score)
     return tuple(band)
