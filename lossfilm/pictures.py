@@ -100,9 +100,7 @@ def compare_picture(compare: Compare, settings, geometry, found: list) -> tuple[
         lo, hi = float(extents[:, 0].min()), float(extents[:, 1].max())
         z_range = (10 ** lo, 10 ** hi) if styles[0].zscale == "log" else (lo, hi)
         styles = [dataclasses.replace(st, z_range=z_range) for st in styles]
-    look = settings.look
-    panel_settings = dataclasses.replace(settings, look=dataclasses.replace(
-        look, width=geometry.width, height=geometry.height, min_text_px=geometry.min_text_px))
+    panel_settings = settings.resized(geometry.width, geometry.height, geometry.min_text_px)
     pictures, notes, runs, panels = [], [], [], []
     for scene, (landscape, cache), style, caption in zip(compare.scenes, found, styles, compare.captions):
         picture, panel_notes, panel_runs, facts = view_of(scene, landscape, panel_settings, style)
@@ -128,7 +126,7 @@ def web_panels_fit(compare: Compare, settings) -> None:
             continue
 
         def fits(size, fmt=fmt):
-            look = dataclasses.replace(settings.look, width=size[0], height=size[1], min_text_px=fmt.min_text_px)
+            look = settings.look.resized(*size, fmt.min_text_px)
             arranged(compare.layout, len(compare.scenes), *size, look.dpi, MIN_SIZE, look.min_text_px)
 
         try:

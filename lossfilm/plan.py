@@ -117,36 +117,28 @@ def loss_text(trace, step: int) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
-def overlay_text(landscape: Landscape, steps: np.ndarray, loss_label: str | None = None) -> list[str]:
+def overlay_text(landscape: Landscape, steps: np.ndarray, loss_label: str | None = None, short: bool = False,
+                 with_loss: bool = True) -> list[str]:
     """Epoch and step on the clock of the longest run, and the loss when there is one run. A path from
-    outside tells its own step numbers (checkpoints every N steps) and shows no epoch when it has none."""
+    outside tells its own step numbers (checkpoints every N steps) and shows no epoch when it has none.
+    ``short``: a small frame's one line, the step and "loss" (``with_loss=False``: the step alone)."""
     lead = max(landscape.traces, key=lambda t: t.steps)
     per_epoch = lead.epoch_ends[0] if len(lead.epoch_ends) else max(lead.steps, 1)
     total_epochs = landscape.epochs
+    sep, name = ("  ", "loss") if short else ("   ", loss_label or landscape.loss_name)
     lines = []
     for row in steps:
         s = int(row.max())
         step = f"step {lead.step_at(s)}/{lead.step_at(lead.steps)}"
-        if total_epochs:
+        if total_epochs and not short:
             epoch = min(s / max(per_epoch, 1), total_epochs)
             head = f"epoch {epoch:5.2f}/{total_epochs}   {step}"
         else:
             head = step
-        if len(landscape.traces) == 1:
-            lines.append(f"{head}   {loss_label or landscape.loss_name} {loss_text(lead, s)}")
+        if len(landscape.traces) == 1 and with_loss:
+            lines.append(f"{head}{sep}{name} {loss_text(lead, s)}")
         else:
             lines.append(head)
-    return lines
-
-
-def short_text(landscape: Landscape, steps: np.ndarray) -> list[str]:
-    """A small frame's one HUD line: the step, and the loss when there is one run."""
-    lead = max(landscape.traces, key=lambda t: t.steps)
-    lines = []
-    for row in steps:
-        s = int(row.max())
-        step = f"step {lead.step_at(s)}/{lead.step_at(lead.steps)}"
-        lines.append(f"{step}  loss {loss_text(lead, s)}" if len(landscape.traces) == 1 else step)
     return lines
 
 

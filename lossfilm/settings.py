@@ -76,6 +76,10 @@ class Look:
     def dpi(self) -> float:
         return max(self.natural_dpi, self.min_text_px * 72.0 / SMALLEST_POINTS)
 
+    def resized(self, width: int, height: int, min_text_px: float) -> "Look":
+        """The same look on a frame of another size, its smallest text at least ``min_text_px`` tall."""
+        return dataclasses.replace(self, width=width, height=height, min_text_px=min_text_px)
+
     @property
     def small(self) -> bool:
         """Text larger than the frame's proportions give it: the small-frame layout (title, legend, one
@@ -192,6 +196,10 @@ class Settings:
     format_options: tuple[tuple[str, str], ...] = ()  # ("format.option", value) where not the default
     x264_params: str = ""
     encoder_threads: int = 0  # x264's threads (film.py sizes them with the painters); 0: ffmpeg's own choice
+
+    def resized(self, width: int, height: int, min_text_px: float) -> "Settings":
+        """The same render painted on a frame of another size (a panel, a blog's GIF): see Look.resized."""
+        return dataclasses.replace(self, look=self.look.resized(width, height, min_text_px))
 
     @property
     def html_js(self) -> str:

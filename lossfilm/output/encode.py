@@ -23,7 +23,6 @@ import numpy as np
 from ..paint import raster
 from ..errors import RenderError
 
-GIF_WIDTH = 480
 GIF_MAX_FPS = 15
 # Temporary files of a render (``.<stem>.<pid>.part.<ext>``) and of a cache write (``.<key>.<pid>.tmp.npz``).
 _PART = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)\.(part|tmp)\.(?P<ext>\w+)$")
@@ -85,7 +84,6 @@ WEB_GIF_LADDER = (("fps", 12), ("fps", 10), ("fps", 8), ("colors", 128), ("width
                   ("width", 320), ("colors", 64))
 # An animated WebP: full colour and a larger frame; the quality gives way first, then the frame rate,
 # then the width.
-WEBP_WIDTH = 720
 WEBP_LADDER = (("quality", 65), ("quality", 50), ("fps", 12), ("fps", 10), ("quality", 40), ("width", 640),
                ("width", 560), ("width", 480), ("fps", 8), ("quality", 30))
 
@@ -99,9 +97,9 @@ def _ladder(start: dict, rungs) -> list[dict]:
     return tries
 
 
-def _within_budget(tries, make, path: Path, max_mb: float | None, what: str) -> tuple[dict, list[str]]:
+def _within_budget(tries, make, path: Path, max_mb: float | None, what: str) -> list[str]:
     """``make(setting, tmp)`` for each try in turn until the file is under ``max_mb`` megabytes (2^20
-    bytes each); the last one that was made is published. Returns it and notes on what had to give."""
+    bytes each); the last one that was made is published. Returns notes on what had to give."""
     tmp = part_path(path)
     budget = None if max_mb is None else max_mb * 2**20
     try:
@@ -120,27 +118,25 @@ def _within_budget(tries, make, path: Path, max_mb: float | None, what: str) -> 
         notes.append(f"{what}: {given} to stay under {max_mb:g} MB ({size / 2**20:.2f} MB)")
     if budget is not None and size > budget:
         notes.append(f"{what}: could not get under {max_mb:g} MB; the smallest try is {size / 2**20:.2f} MB")
-    return t, notes
+    return notes
 
 
-def gif_from_source(source, path: Path, fps: int, max_mb: float | None = None,
-                    width: int = GIF_WIDTH) -> tuple[Path, list[str]]:
+def gif_from_source(source, path: Path, fps: int, max_mb: float | None, width: int) -> list[str]:
     """A GIF from films painted at its own size: ``source(width, fps)`` is (the path of a lossless film
     painted about ``width`` px wide at ``fps``, made once per size; its (width, height)), kept under
-    ``max_mb`` down WEB_GIF_LADDER."""
+    ``max_mb`` down WEB_GIF_LADDER; returns notes on what had to give."""
     top = min(fps, GIF_MAX_FPS)
     tries = _ladder({"fps": top, "colors": 256, "width": width}, WEB_GIF_LADDER)
 
     def make(t, tmp):
         film, (w, _) = source(t["width"], top)
-        _ffmpeg(["-i", str(film), *GIFWriter.graph_args(t["fps"], None, t["colors"], scale=False), str(tmp)], "gif")
+        _ffmpeg(["-i", str(film), *GIFWriter.graph_args(t["fps"], t["colors"]), str(tmp)], "gif")
         return {"width": w}
 
-    return path, _within_budget(tries, make, path, max_mb, "gif")[1]
+    return _within_budget(tries, make, path, max_mb, "gif")
 
 
-def webp_from_source(source, path: Path, fps: int, max_mb: float | None = None,
-                     width: int = WEBP_WIDTH) -> tuple[Path, list[str]]:
+def webp_from_source(source, path: Path, fps: int, max_mb: float | None, width: int) -> list[str]:
     """An animated WebP (lossy, full colour, looping) from films painted at its own size, as
     ``gif_from_source``, kept under ``max_mb`` down WEBP_LADDER."""
     top = min(fps, GIF_MAX_FPS)
@@ -153,7 +149,7 @@ def webp_from_source(source, path: Path, fps: int, max_mb: float | None = None,
                  "-pix_fmt", "yuv420p", "-f", "webp", str(tmp)], "webp")
         return {"width": w}
 
-    return path, _within_budget(tries, make, path, max_mb, "webp")[1]
+    return _within_budget(tries, make, path, max_mb, "webp")
 
 
 def webm_from_video(video: Path, path: Path) -> Path:
@@ -359,18 +355,17 @@ class MP4Writer(Writer):
 
 
 class GIFWriter(Writer):
-    """A looping GIF scaled for the web, with one palette built for the whole clip."""
+    """A looping GIF of the frames as painted (a blog's GIF is painted at its own size), with one palette
+    built for the whole clip."""
 
     ext = "gif"
 
     def output_args(self) -> list[str]:
-        return self.graph_args(self.fps, self.size[0])
+        return self.graph_args(self.fps)
 
     @staticmethod
-    def graph_args(fps: int, width: int | None, colors: int = 256, scale: bool = True) -> list[str]:
-        width = min(GIF_WIDTH, width or GIF_WIDTH)
-        resize = f"scale='min({width},iw)':-2:flags=lanczos," if scale else ""
-        graph = (f"fps={min(fps, GIF_MAX_FPS)},{resize}split[a][b];"
+    def graph_args(fps: int, colors: int = 256) -> list[str]:
+        graph = (f"fps={min(fps, GIF_MAX_FPS)},split[a][b];"
                  f"[a]palettegen=stats_mode=diff:max_colors={colors}[p];"
                  "[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle")
         return ["-vf", graph, "-loop", "0"]

@@ -223,7 +223,7 @@ class GIF(Resized):
     def make(self, source, path, settings):
         from .encode import gif_from_source
 
-        return gif_from_source(source, path, settings.fps, settings.max_mb, self.size(settings)[0])[1]
+        return gif_from_source(source, path, settings.fps, settings.max_mb, self.size(settings)[0])
 
 
 @register
@@ -245,7 +245,7 @@ class WebP(Resized):
     def make(self, source, path, settings):
         from .encode import webp_from_source
 
-        return webp_from_source(source, path, settings.fps, settings.max_mb, self.size(settings)[0])[1]
+        return webp_from_source(source, path, settings.fps, settings.max_mb, self.size(settings)[0])
 
 
 @register

@@ -41,8 +41,7 @@ class Picture:
 
     def resized(self, width: int, height: int, min_text_px: float) -> "Picture":
         """The same film at another frame size, its smallest text at least ``min_text_px`` tall."""
-        look = dataclasses.replace(self.settings.look, width=width, height=height, min_text_px=min_text_px)
-        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, look=look))
+        return dataclasses.replace(self, settings=self.settings.resized(width, height, min_text_px))
 
     def painter(self) -> Painter:
         if self.style.view == "2d":
@@ -70,10 +69,10 @@ class PanelsPicture:
         from ..scene.compare import arranged
         from ..settings import MIN_SIZE
 
-        look = dataclasses.replace(self.settings.look, width=width, height=height, min_text_px=min_text_px)
-        geo = arranged(self.layout, len(self.panels), width, height, look.dpi, MIN_SIZE, min_text_px)
+        settings = self.settings.resized(width, height, min_text_px)
+        geo = arranged(self.layout, len(self.panels), width, height, settings.look.dpi, MIN_SIZE, min_text_px)
         panels = [p.resized(geo.width, geo.height, geo.min_text_px) for p in self.panels]
-        return PanelsPicture(panels, self.captions, geo, dataclasses.replace(self.settings, look=look), self.layout)
+        return PanelsPicture(panels, self.captions, geo, settings, self.layout)
 
     @property
     def views(self) -> list[Picture]:

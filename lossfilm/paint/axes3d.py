@@ -97,6 +97,14 @@ class LeanAxes:
         labels.append(((cx + ox, cy + oy, self.zrange[1] + 0.12 * (ztop - floor)), self.names[2]))
         self.labels = labels
 
+    def anchored(self) -> list:
+        """The labels whose places the picture keeps room for: all of them, or without the axis names
+        on a small frame, which shows none (call after ``update``)."""
+        if self.show_names:
+            return self.labels
+        names = (self.ticks, self.ticks + 1, len(self.labels) - 1)
+        return [label for k, label in enumerate(self.labels) if k not in names]
+
     def paste(self, frame: np.ndarray) -> None:
         """Paste the labels at their projected positions; call after the frame is drawn (it sets ax.M)."""
         if not self.labels:

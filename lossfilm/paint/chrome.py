@@ -5,6 +5,7 @@ and the per-frame lines (HUD, a race's loss lines) as overlays. ``Chrome`` holds
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -32,40 +33,27 @@ def wrapped_subtitle(text: str | None, look: Look, labels: list[str], race: bool
                  inset=False)
     legend_bottom = lay.legend[1] + (len(labels) * 1.75 + 0.8) * POINTS["legend"] * look.dpi / 72.0
     race = race or legend_bottom <= lay.subtitle[1]  # the legend ends above the subtitle: the whole width
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
-
-    measure = TextToPath()
-    scale = look.dpi / 72.0
-
-    def width(s: str, points: float) -> float:
-        return measure.get_text_width_height_descent(s, FontProperties(size=points), ismath=False)[0] * scale
-
     margin = 0.025 * look.width
     room = look.width - 2 * margin
     if not race and labels:  # the legend stands at the top right, beside the title and subtitle
-        room -= max(width(label, POINTS["legend"]) for label in labels) + 4.5 * POINTS["legend"] * scale
-    lines, line = [], ""
-    for word in text.split(" "):
-        trial = f"{line} {word}" if line else word
-        if line and width(trial, POINTS["subtitle"]) > room:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    return "\n".join(lines + [line])
+        room -= (max(_text_width(label, POINTS["legend"], look.dpi) for label in labels)
+                 + 4.5 * POINTS["legend"] * look.dpi / 72.0)
+    return _wrapped(text, room, POINTS["subtitle"], look.dpi)
 
 
 def fitted_title(title: str, look: Look) -> str:
     """The title broken at spaces into lines that fit the frame (a long one on a blog's GIF ran off its
     right edge): as few lines as fit, each measured in the title's font."""
-    room = look.width * 0.95
-    if not title or _text_width(title, POINTS["title"], look.dpi, "bold") <= room:
-        return title
+    return _wrapped(title, look.width * 0.95, POINTS["title"], look.dpi, "bold") if title else title
+
+
+def _wrapped(text: str, room: float, points: float, dpi: float, weight: str = "normal") -> str:
+    """``text`` broken at spaces into lines at most ``room`` pixels wide in its font (a word longer than
+    that keeps a line of its own)."""
     lines, line = [], ""
-    for word in title.split(" "):
+    for word in text.split(" "):
         trial = f"{line} {word}" if line else word
-        if line and _text_width(trial, POINTS["title"], look.dpi, "bold") > room:
+        if line and _text_width(trial, points, dpi, weight) > room:
             lines.append(line)
             line = word
         else:
@@ -76,10 +64,16 @@ def fitted_title(title: str, look: Look) -> str:
 def _text_width(text: str, points: float, dpi: float, weight: str = "normal") -> float:
     """A line of text's width in pixels at ``points`` and ``dpi``."""
     from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
 
     prop = FontProperties(size=points, weight=weight)
-    return TextToPath().get_text_width_height_descent(text, prop, ismath=False)[0] * dpi / 72.0
+    return _measure().get_text_width_height_descent(text, prop, ismath=False)[0] * dpi / 72.0
+
+
+@functools.cache
+def _measure():
+    from matplotlib.textpath import TextToPath
+
+    return TextToPath()
 
 
 class LossCurve:
@@ -200,10 +194,10 @@ class Chrome:
         self.race = race
         longest = max([max(10, len(label)) + len(frame_plan.loss_label) + 11 for label in frame_plan.labels] if race
                       else [], default=0)
-        if style.hud:
-            from .overlays import hud_text
+        from .overlays import hud_text
 
-            longest = max(longest, max(map(len, hud_text(self)), default=0))
+        self.hud_lines = hud_text(look, landscape, frame_plan) if style.hud else []  # the HUD overlay's
+        longest = max(longest, max(map(len, self.hud_lines), default=0))
         self.subtitle = wrapped_subtitle(style.subtitle, look, frame_plan.labels, race)
         self.title = fitted_title("Loss landscape" if style.title is None else style.title, look)
         lines = self.title.count("\n") + 1

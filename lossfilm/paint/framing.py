@@ -44,9 +44,7 @@ class Framing:
         grid = painter.field.vertices()
         painter.axes.update(azimuth, elevation)
         axes = painter.axes
-        shown = axes.labels if axes.show_names else [  # a small frame shows no axis names: no room for them
-            label for k, label in enumerate(axes.labels) if k not in (axes.ticks, axes.ticks + 1, len(axes.labels) - 1)]
-        labels = np.array([p for p, _ in shown], dtype=float).reshape(-1, 3)
+        labels = np.array([p for p, _ in axes.anchored()], dtype=float).reshape(-1, 3)
         # Label anchors count, their ink does not: the free band keeps a text line's margin for that. The
         # z axis's name (the last label) is the exception: a long name would reach past that margin.
         half = np.zeros((len(labels), 2))

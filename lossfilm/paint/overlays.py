@@ -53,7 +53,7 @@ class HUD(Overlay):
     """The frame plan's line of text (step, epoch, loss) in the layout's HUD place."""
 
     def setup(self, painter) -> None:
-        self.text, self.at = hud_text(painter), painter.layout.hud
+        self.text, self.at = painter.chrome.hud_lines, painter.layout.hud
         self.line = MonoLine(painter.look.dpi, painter.theme["fg"], POINTS["hud"])
 
     def paste(self, pixels, i):
@@ -66,20 +66,19 @@ class HUD(Overlay):
         return [self.line.box(max(self.text, key=len, default=""), *self.at)]
 
 
-def hud_text(painter) -> list[str]:
-    """The HUD's line per frame: the plan's, or on a small frame its short form (step, and the loss of a
-    lone run)."""
-    if painter.look.small:
-        from ..plan import short_text
-        from .layout import MONO_ADVANCE
+def hud_text(look, landscape, plan) -> list[str]:
+    """The HUD's line per frame: the plan's, or on a small frame its short form (the step, and the loss
+    of a lone run where the line fits the frame)."""
+    if not look.small:
+        return plan.text
+    from ..plan import overlay_text
+    from .layout import MONO_ADVANCE
 
-        look = painter.look
-        lines = short_text(painter.landscape, painter.plan.steps)
-        room = 0.95 * look.width / (MONO_ADVANCE * POINTS["hud"] * look.dpi / 72.0)
-        if max(map(len, lines), default=0) > room:  # a narrow frame: the step alone, the loss is the picture's
-            lines = [line.partition("  loss ")[0] for line in lines]
-        return lines
-    return painter.plan.text
+    lines = overlay_text(landscape, plan.steps, short=True)
+    room = 0.95 * look.width / (MONO_ADVANCE * POINTS["hud"] * look.dpi / 72.0)
+    if max(map(len, lines), default=0) > room:  # a narrow frame: the step alone, the loss is the picture's
+        lines = overlay_text(landscape, plan.steps, short=True, with_loss=False)
+    return lines
 
 
 class RunLines(Overlay):

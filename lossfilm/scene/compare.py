@@ -85,47 +85,39 @@ class Compare:
         return self.scenes[0].style
 
     def grid_shape(self, width: int | None = None, height: int | None = None) -> tuple[int, int]:
-        """(rows, columns) of panels (see _Arrangement.grid_shape)."""
-        return _Arrangement(self.layout, len(self.scenes)).grid_shape(width, height)
+        """(rows, columns) of panels (see _grid_shape)."""
+        return _grid_shape(self.layout, len(self.scenes), width, height)
 
 
-@dataclass(frozen=True)
-class _Arrangement:
-    layout: str
-    count: int
+def _grid_shape(layout: str, n: int, width: int | None = None, height: int | None = None) -> tuple[int, int]:
+    """(rows, columns) of ``n`` panels. On a frame of the given size, the arrangement whose panels show the
+    largest picture (the surface's box is wider than tall), then the largest text: "row" puts the panels
+    in one line, across a wide frame and stacked down a tall or square one where that reads better;
+    "grid" tries every number of columns. Without a size, the plain arrangement: one row, or a
+    near-square grid."""
+    if width is None or height is None:
+        if layout == "row":
+            return 1, n
+        cols = math.ceil(math.sqrt(n))
+        return math.ceil(n / cols), cols
+    shapes = [(1, n), (n, 1)] if layout == "row" else [(math.ceil(n / c), c) for c in range(1, n + 1)]
+    dpi = 100.0 * min(height / 480.0, width / 640.0)
+    # A panel's title and legend above the picture and its HUD below take about four lines of text.
+    text = 4 * 1.9 * 9.0 * min(dpi, 100.0) / 72.0
 
-    def grid_shape(self, width: int | None = None, height: int | None = None) -> tuple[int, int]:
-        """(rows, columns) of panels. On a frame of the given size, the arrangement whose panels show the
-        largest picture (the surface's box is wider than tall), then the largest text: "row" puts the panels
-        in one line, across a wide frame and stacked down a tall or square one where that reads better;
-        "grid" tries every number of columns. Without a size, the plain arrangement: one row, or a
-        near-square grid."""
-        n = self.count
-        if width is None or height is None:
-            if self.layout == "row":
-                return 1, n
-            cols = math.ceil(math.sqrt(n))
-            return math.ceil(n / cols), cols
-        shapes = [(1, n), (n, 1)] if self.layout == "row" else [(math.ceil(n / c), c) for c in range(1, n + 1)]
+    def reads(shape) -> tuple[float, float]:
+        pw, ph, band, _ = _panel_size(shape, width, height, dpi)
+        # Bands of empty frame count against an arrangement: a row of three on a square frame
+        # leaves two thirds of it empty where a column of three, with pictures as large, fills it.
+        filled = min(1.0, shape[0] * (ph + band) / height)
+        return min(pw, PICTURE_ASPECT * (ph - text)) * filled ** 0.5, 100.0 * min(ph / 480.0, pw / 640.0)
 
-        dpi = 100.0 * min(height / 480.0, width / 640.0)
-        # A panel's title and legend above the picture and its HUD below take about four lines of text.
-        text = 4 * 1.9 * 9.0 * min(dpi, 100.0) / 72.0
-
-        band = CAPTION_LINES * CAPTION_POINTS * dpi / 72.0
-
-        def reads(shape) -> tuple[float, float]:
-            pw, ph = _panel_size(shape, width, height, dpi)
-            # Bands of empty frame count against an arrangement: a row of three on a square frame
-            # leaves two thirds of it empty where a column of three, with pictures as large, fills it.
-            filled = min(1.0, shape[0] * (ph + band) / height)
-            return min(pw, PICTURE_ASPECT * (ph - text)) * filled ** 0.5, 100.0 * min(ph / 480.0, pw / 640.0)
-
-        return max(shapes, key=reads)
+    return max(shapes, key=reads)
 
 
-def _panel_size(shape, width: int, height: int, dpi: float) -> tuple[int, int]:
-    """The panels' even pixel size in a (rows, columns) arrangement, the caption band under each."""
+def _panel_size(shape, width: int, height: int, dpi: float) -> tuple[int, int, int, int]:
+    """The panels' even pixel size in a (rows, columns) arrangement, and the caption band under each
+    and the gap between them, in pixels: (width, height, band, gap)."""
     rows, cols = shape
     band = int(math.ceil(CAPTION_LINES * CAPTION_POINTS * dpi / 72.0))
     gap = int(round(GAP * width))
@@ -133,7 +125,7 @@ def _panel_size(shape, width: int, height: int, dpi: float) -> tuple[int, int]:
     ph = (height - rows * band - (rows - 1) * gap) // rows // 2 * 2
     # A panel much taller than wide holds a picture that is wider than tall and bands of nothing above
     # and below it, its caption far from it: the panels stay near square and the block is centred.
-    return pw, min(ph, int(MAX_PANEL_ASPECT * pw) // 2 * 2)
+    return pw, min(ph, int(MAX_PANEL_ASPECT * pw) // 2 * 2), band, gap
 
 
 @dataclass(frozen=True)
@@ -169,11 +161,8 @@ def arranged(layout: str, n: int, width: int, height: int, dpi: float, min_size:
              min_text_px: float = 0.0) -> Panels:
     """``panel_geometry`` for ``n`` panels in ``layout``: what a comparison's picture keeps, to be
     painted again at another size (a blog's GIF)."""
-    rows, cols = _Arrangement(layout, n).grid_shape(width, height)
-    pw, ph = _panel_size((rows, cols), width, height, dpi)
-    font = CAPTION_POINTS * dpi / 72.0
-    band = int(math.ceil(CAPTION_LINES * font))
-    gap = int(round(GAP * width))
+    rows, cols = _grid_shape(layout, n, width, height)
+    pw, ph, band, gap = _panel_size((rows, cols), width, height, dpi)
     if min(pw, ph) < min_size:
         raise BadInput(f"size: expected a frame that holds {n} panels of at least {min_size} px "
                        f"in {rows} row(s) of {cols} (they would be {pw}x{ph}), got {width}x{height}")
