@@ -10,10 +10,11 @@ from .scene.planes import (CustomPlane, Grid, HessianPlane, Interpolation, Model
                            WeightsPlane)
 from .scene.data import Data
 from .scene.scene import Evolve, Scene
+from .scene.story import Beat, Callout
 from .scene.runs import Run
 from .trajectory import Trajectory, record
 
-__all__ = ["Camera", "Compare", "CustomPlane", "Data", "Evolve", "Grid", "HessianPlane", "Interpolation", "ModelsPlane", "Move", "PCAPlane", "Plane",
+__all__ = ["Beat", "Callout", "Camera", "Compare", "CustomPlane", "Data", "Evolve", "Grid", "HessianPlane", "Interpolation", "ModelsPlane", "Move", "PCAPlane", "Plane",
            "RandomPlane", "Run", "Scene", "Style", "Trajectory", "WeightsPlane", "record",
            "datasets", "models", "render", "render_files", "show", "surfaces"]
 

@@ -67,9 +67,13 @@ def style_for(scene: Scene):
 def view_of(scene: Scene, landscape: Landscape, settings, style=None) -> tuple[Picture, list[str], list[dict], dict]:
     """How one scene's numbers are seen: (its Picture, notes, runs report, facts). ``style`` replaces the
     scene's own (a comparison's panel, with the shared z range)."""
-    labels, colors = run_looks(scene)
-    labels, notes = tuned(scene, landscape, labels) if scene.surface is not None else (labels, [])
-    frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene))
+    names, colors = run_looks(scene)
+    labels, notes = tuned(scene, landscape, names) if scene.surface is not None else (names, [])
+    if scene.story:
+        from .scene.story import points_on_map
+
+        points_on_map(scene, landscape)
+    frame_plan = plan(landscape, scene.camera, settings.frames, labels, colors, loss_label(scene), scene.story, names)
     style = style or style_for(scene)
     if "barrier" in landscape.facts:  # an Interpolation: the barrier is the film's headline number
         # In the HUD, short, so the line still fits a square or tall frame; the note names the loss.
@@ -78,6 +82,8 @@ def view_of(scene: Scene, landscape: Landscape, settings, style=None) -> tuple[P
         notes = notes + [f"barrier {landscape.facts['barrier']:.4g} ({loss_label(scene)}) at "
                          f"t = {landscape.facts['barrier_at']:.2f}"]
     facts = dict(landscape.facts)
+    if frame_plan.story is not None:  # a storyboard: its chapters, in seconds of the film as rendered
+        facts["chapters"] = frame_plan.story.chapters(settings.fps)
     if landscape.surfaces is not None:  # an evolving film: when each surface was taken, in steps
         trace = landscape.traces[0]
         facts["surface_steps"] = [trace.step_at(int(k)) for k in landscape.surface_steps]
@@ -133,3 +139,15 @@ def web_panels_fit(compare: Compare, settings) -> None:
             fmt.fitted_size(settings, None, fits)
         except BadInput as exc:
             raise BadInput(f"{name}: {exc}") from None
+
+
+def story_formats_fit(scene, formats) -> None:
+    """BadInput, before any work, for a format made from a storyboard (captions) asked of a scene (or a
+    comparison) without one."""
+    from .errors import BadInput
+    from .output.formats import FORMATS
+
+    for name in formats:
+        if getattr(FORMATS[name], "needs_story", False) and (isinstance(scene, Compare) or not scene.story):
+            raise BadInput(f"{scene.name}: format {name}: expected a scene with a story (Scene(story=[Beat(...), "
+                           "...]): its captions are the beats' titles and callouts)")

@@ -34,6 +34,10 @@ class FramePlan:
     # Where the focus is, per frame: (frames, 2) points (alpha, beta; NaN beta: the map's middle line),
     # NaN rows for the first run's end point (the default); None when no move says ``along``.
     focus_point: np.ndarray | None = None
+    # A storyboard (Scene(story=...)): its beats, cards, callouts and chapters (storyboard.StoryPlan), and
+    # per frame and run whether the path shows; None for a film without one.
+    story: object = None
+    shown: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.azimuth)
@@ -172,16 +176,29 @@ def loss_label(scene) -> str:
 
 
 def plan(landscape: Landscape, camera: Camera, frames: int, labels: list[str] | None = None,
-         colors: list[str] | None = None, loss_name: str | None = None) -> FramePlan:
+         colors: list[str] | None = None, loss_name: str | None = None, story=None,
+         names: list[str] | None = None) -> FramePlan:
     """The frame plan; ``labels`` and ``colors`` per run default to the default Style's, ``loss_name``
-    (what the screen calls the loss) to the landscape's own name for it."""
-    azimuth, elevation, zoom, focus = camera_path(camera, frames)
-    steps = path_steps([t.steps for t in landscape.traces], frames)
+    (what the screen calls the loss) to the landscape's own name for it. ``story``: the scene's beats
+    (storyboard), which then move the camera and grow the paths instead of the one clock; ``names``: the
+    runs' labels as the story names them (before a tuned run's label tells its lr), default ``labels``."""
     n = len(landscape.traces)
     default = Style().path_colors
     labels = list(labels) if labels is not None else [f"run {k + 1}" for k in range(n)]
     colors = list(colors) if colors is not None else [default[k % len(default)] for k in range(n)]
     name = loss_name or landscape.loss_name
+    if story:
+        from .storyboard import beat_bounds, story_camera, story_plan, story_shown, story_steps
+
+        bounds = beat_bounds(story, frames)
+        azimuth, elevation, zoom, focus = story_camera(story, camera, bounds)
+        steps = story_steps(story, landscape, bounds)
+        return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps, name), labels,
+                         colors, name, surface_clock(landscape, steps), None,
+                         story_plan(story, landscape, names or labels, steps, bounds),
+                         story_shown(story, names or labels, bounds))
+    azimuth, elevation, zoom, focus = camera_path(camera, frames)
+    steps = path_steps([t.steps for t in landscape.traces], frames)
     return FramePlan(azimuth, elevation, zoom, focus, steps, overlay_text(landscape, steps, name), labels, colors,
                      name, surface_clock(landscape, steps), focus_points(camera, frames))
 

@@ -21,7 +21,7 @@ from .output.film import Film, Segments
 from .landscape import Landscape
 from .scene.scene import Scene
 from ._plumbing.progress import bars
-from .pictures import compare_picture, view_of, web_panels_fit
+from .pictures import compare_picture, story_formats_fit, view_of, web_panels_fit
 from .scene.compare import Compare, panel_geometry
 from .settings import MIN_SIZE, Options, check_size  # noqa: F401 (check_size: part of the API)
 
@@ -169,10 +169,10 @@ def render_many(scenes: Sequence[Scene], executor, options: Options | None = Non
 
 
 def preflight(scene: Scene, options: Options) -> None:
-    """Bad input in the user's own parts (model, data, loss, optimizer options), found on a few rows
-    before anything is trained or written. Numbers in the cache passed it when they were computed (the
-    key covers the code), so a cache hit builds no model. A comparison: every panel, and a frame that
-    holds them."""
+    """Bad input in the user's own parts (model, data, loss, optimizer options) on a few rows, and formats
+    the scene cannot have, before anything is trained or written. A cache hit builds no model (the key
+    covers the code). A comparison: every panel, and a frame that holds them."""
+    story_formats_fit(scene, options.formats)
     if isinstance(scene, Compare):
         settings = options.resolve(scene)
         look = settings.look

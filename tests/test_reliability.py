@@ -16,6 +16,7 @@ from lossfilm.scene.view import Camera, Move, Style
 from lossfilm.scene.planes import Grid, WeightsPlane
 from lossfilm.scene.runs import Run
 from lossfilm.scene.scene import Scene
+from lossfilm.scene.story import Beat
 from lossfilm.scene.loader import load_scenes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,7 @@ def _surface_base(s):
 BASES = {"eval_batches": _loader_base, "surface": _surface_base, "start": _surface_base}  # fields that only mean something with other fields
 IRRELEVANT = {
     "name": "another_name", "camera": Camera(turns=2), "style": Style(theme="light"), "duration": 3.0,
-    "fps": 12, "device": "auto",
+    "fps": 12, "device": "auto", "story": (Beat(2, title="a storyboard is how a film is told"), Beat(1, grow_to="end")),
 }
 
 

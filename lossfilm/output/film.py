@@ -69,10 +69,32 @@ class Film:
     def _needs_master(self) -> bool:
         return _needs_master(self.settings)
 
+    def _story(self):
+        """The storyboard whose chapters and captions the master film carries, or None."""
+        return getattr(getattr(self.picture, "plan", None), "story", None)
+
     def _master_path(self) -> Path:
+        """Where the master film is made: under its final name, or hidden when it was not asked for or
+        gets its chapters afterwards (a storyboard's: copied to its final name with them)."""
         fmt = table.master()
         target = fmt.target(self.settings)
-        return target if fmt.name in self.settings.formats else part_path(target.with_name(f"{target.stem}-master{target.suffix}"))
+        if fmt.name in self.settings.formats and self._story() is None:
+            return target
+        return part_path(target.with_name(f"{target.stem}-master{target.suffix}"))
+
+    def _stream_path(self, fmt) -> Path:
+        return self._master_path() if fmt.master else fmt.target(self.settings)
+
+    def _with_story(self, master: Path, outputs: dict[str, str]) -> None:
+        """A storyboard's master, asked for: copied to its final name with its chapters and captions."""
+        story, fmt = self._story(), table.master()
+        if story is None or fmt.name not in self.settings.formats:
+            return
+        from .captions import with_story
+
+        s = self.settings
+        cues = story.captions(s.fps) if fmt.option(s, "captions") == "soft" else []
+        outputs[fmt.name] = str(with_story(master, fmt.target(s), story.chapters(s.fps), cues))
 
     @staticmethod
     def wants_segments(settings, jobs: int, remote: bool, style=None) -> bool:
@@ -93,7 +115,7 @@ class Film:
         s = pic.settings
         painter = pic.painter()
         master = self._master_path()
-        writers = {f.name: f.writer(f.target(s), s) for f in self._asked(table.STREAMED)}
+        writers = {f.name: f.writer(self._stream_path(f), s) for f in self._asked(table.STREAMED)}
         if self._needs_master() and table.master().name not in writers:
             writers[table.master().name] = table.master().writer(master, s)
         wanted = {f.frame(s) % s.frames: None for f in self._asked(table.PAINTED)}
@@ -129,6 +151,7 @@ class Film:
         painter.close()
         t = time.perf_counter()
         try:
+            self._with_story(master, outputs)
             self._painted(outputs, lambda i: wanted[i])
             self._resized(outputs)
             outputs = self._after_master(master, outputs)
@@ -167,6 +190,7 @@ class Film:
             t = time.perf_counter()
             join_segments([Path(task.path) for task in segments.tasks], master)
             outputs = {table.master().name: str(master)}
+            self._with_story(master, outputs)
             painter = None
             try:
                 def frame(i):  # painted here, not decoded from the lossy film
@@ -253,7 +277,7 @@ class Film:
         return {name: outputs[name] for name in s.formats}
 
     def _drop_hidden(self, master: Path) -> None:
-        if table.master().name not in self.settings.formats:
+        if master != table.master().target(self.settings):
             master.unlink(missing_ok=True)
 
 

@@ -181,11 +181,15 @@ def check_options(given) -> dict[str, dict[str, str]]:
 
 @register
 class MP4(Streamed):
-    """H.264 in yuv420p with the index first: plays in browsers and slide software."""
+    """H.264 in yuv420p with the index first: plays in browsers and slide software. A storyboard's film
+    carries its chapters and (unless ``--mp4-captions none``) its captions as a soft subtitle track."""
 
     name = ext = "mp4"
     mime = "video/mp4"
     master = True
+    options = (Option("captions", "soft", ("soft", "none"),
+                      "a storyboard's captions in the MP4: soft (a subtitle track players can turn on; the "
+                      "default) or none (chapter marks only)"),)
 
     def writer(self, path, settings, owner=None):
         from .encode import MP4Writer
@@ -383,6 +387,35 @@ class HTML(Numbers):
         captions = [v.caption for v in views] if views[0].caption is not None else None
         write_html([(v.landscape, v.plan, v.style) for v in views], path, self.option(views[0].settings, "js"),
                    captions=captions)
+
+
+class Captions(Numbers):
+    """A storyboard's titles and callouts as timed captions, for a ``<video>``'s ``<track>`` or a player."""
+
+    needs_story = True
+
+    def write_numbers(self, views, path):
+        from . import captions
+
+        plan = views[0].plan
+        cues = plan.story.captions(views[0].settings.fps)
+        captions.write_text(getattr(captions, self.name)(cues), path)
+
+
+@register
+class VTT(Captions):
+    """WebVTT captions: what a browser's ``<video>`` shows from a ``<track>``."""
+
+    name = ext = "vtt"
+    mime = "text/vtt"
+
+
+@register
+class SRT(Captions):
+    """SubRip captions, for video players and editors."""
+
+    name = ext = "srt"
+    mime = "application/x-subrip"
 
 
 @register

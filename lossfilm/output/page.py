@@ -168,10 +168,19 @@ def figure(landscape: Landscape, plan: FramePlan, style: Style, frames: int = MA
     pick = _every(len(plan.steps), frames)
     frame_keeps = [_every(len(t.alpha), FRAME_PATH_POINTS) for t, _, _ in runs]
     animation = []
+    story = plan.story
+    if story is not None:  # a storyboard's frames pick the moments the film shows, each beat's at least once
+        pick = np.unique(np.concatenate([pick, story.bounds[:-1], [c.start + (c.stop - c.start) // 2
+                                                                   for c in story.callouts]]))
+        pick = pick[pick < len(plan.steps)].astype(int)
     for n, f in enumerate(pick):
-        animation.append({"name": str(n), "traces": path_indices,
-                          "data": [_path_trace(t, int(plan.steps[f, k]), keep, label, color, height)
-                                   for k, ((t, label, color), keep) in enumerate(zip(runs, frame_keeps))]})
+        frame = {"name": str(n), "traces": path_indices,
+                 "data": [_path_trace(t, int(plan.steps[f, k]), keep, label, color, height)
+                          if plan.shown is None or plan.shown[f, k] else _no_path(label, color)
+                          for k, ((t, label, color), keep) in enumerate(zip(runs, frame_keeps))]}
+        if story is not None:
+            frame["layout"] = _story_layout(story, int(f), landscape, height, theme)
+        animation.append(frame)
     lead = runs[0][0] if runs else None
     labels = [f"step {lead.step_at(int(plan.steps[f, 0]))}" if lead is not None else str(n) for n, f in enumerate(pick)]
     # The current step is written above the slider; the steps' own labels (one per frame) would overlap.
@@ -209,6 +218,30 @@ def figure(landscape: Landscape, plan: FramePlan, style: Style, frames: int = MA
         "updatemenus": [play], "sliders": [slider],
     }
     return {"data": data, "layout": layout, "frames": animation}
+
+
+def _no_path(label: str, color: str) -> dict:
+    """A run a storyboard's beat hides: its trace, empty."""
+    return {"type": "scatter3d", "mode": "lines+markers", "name": label, "legendgroup": label, "x": [], "y": [],
+            "z": [], "line": {"color": color, "width": 6}, "marker": {"color": color}}
+
+
+def _story_layout(story, f: int, landscape: Landscape, height: "_Height", theme: dict) -> dict:
+    """A storyboard's frame ``f`` on the page: its callouts as 3-D annotations at their points (an arrow to
+    the surface), the beat's title above the plot while its card shows."""
+    notes = []
+    for c in story.callouts:
+        if c.start <= f < c.stop:
+            a, b = (float(v) for v in c.points[f - c.start])
+            z = float(height(_surface_at(landscape, np.array([a]), np.array([b])))[0])
+            notes.append({"x": a, "y": b, "z": z, "text": c.text, "showarrow": c.arrow, "arrowcolor": theme["fg"],
+                          "arrowhead": 2, "ax": 40, "ay": -40, "font": {"color": theme["fg"], "size": 13},
+                          "bgcolor": theme["bg"], "bordercolor": theme["fg"], "borderpad": 4, "opacity": 0.92})
+    card = next((title for start, stop, title in story.cards if start <= f < stop), None)
+    paper = [{"text": f"<b>{card}</b>", "xref": "paper", "yref": "paper", "x": 0.02, "y": 0.1, "showarrow": False,
+              "font": {"color": theme["fg"], "size": 18}, "bgcolor": theme["bg"], "bordercolor": theme["dim"],
+              "borderpad": 6}] if card else []
+    return {"scene": {"annotations": notes}, "annotations": paper}
 
 
 def _eye(azimuth: float, elevation: float, distance: float = 2.0) -> dict:

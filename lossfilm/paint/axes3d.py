@@ -59,6 +59,8 @@ class LeanAxes:
         self.labels: list[tuple[tuple[float, float, float], Sprite]] = []
         self.clip = None  # the picture's frame (pixel box) when a camera move zooms in or slides
         self.obstacles: list = []  # pixel boxes (the text) the z axis name keeps clear of
+        # This frame's own text (a storyboard's card and callouts): every label gives way to it, or is dropped.
+        self.keep_clear: list = []
         rgb = np.round(np.asarray(matplotlib.colors.to_rgb(theme["bg"])) * 255).astype(np.uint8)
         self._bg24 = np.array([*rgb, 0], np.uint8).view(np.uint32)[0]  # the background's RGB bits as a pixel
 
@@ -121,7 +123,8 @@ class LeanAxes:
         taken = []
         for k in range(self.ticks):  # the floor's ticks that fit: whole, and clear of those kept
             box = sprites[k].box(*screen[k])
-            if not _within(box, band) or any(overlaps(box, t, 2) for t in taken + list(self.obstacles)):
+            if not _within(box, band) or any(overlaps(box, t, 2)
+                                             for t in taken + list(self.obstacles) + self.keep_clear):
                 shown.discard(k)
             else:
                 taken.append(box)
@@ -136,10 +139,10 @@ class LeanAxes:
                 shown.discard(k)
                 continue
             inside(k)
-            screen[k] = _clear_of(sprites[k], screen[k], base, taken)
+            screen[k] = _clear_of(sprites[k], screen[k], base, taken + self.keep_clear)
             inside(k)
             box = sprites[k].box(*screen[k])
-            if _within(box, band):
+            if _within(box, band) and not any(overlaps(box, t, 2) for t in self.keep_clear):
                 taken.append(box)
             else:  # pushed out by the ticks at the band's edge: a name is never cut
                 shown.discard(k)
@@ -149,7 +152,8 @@ class LeanAxes:
         self.z_boxes = []
         for k in range(self.ticks + 2, len(sprites) - 1):
             box = sprites[k].box(*screen[k])
-            if not _within(box, band) or any(overlaps(box, t, 2) for t in self.z_boxes + taken + list(self.obstacles)):
+            if not _within(box, band) or any(overlaps(box, t, 2) for t in self.z_boxes + taken + list(self.obstacles)
+                                             + self.keep_clear):
                 shown.discard(k)
             else:
                 self.z_boxes.append(box)
@@ -159,7 +163,8 @@ class LeanAxes:
         inside(last)
         screen[-1] = self._clear_of_picture(frame, sprites[-1], screen[-1], taken + self.z_boxes)
         self.z_name_box = sprites[-1].box(*screen[-1])
-        if not self.show_names or not _within(self.z_name_box, band):
+        if not self.show_names or not _within(self.z_name_box, band) or any(
+                overlaps(self.z_name_box, t, 2) for t in self.keep_clear):
             shown.discard(last)
             self.z_name_box = (self.z_name_box[0], self.z_name_box[1], self.z_name_box[0], self.z_name_box[1])
         for k, ((x, y), sprite) in enumerate(zip(screen, sprites)):

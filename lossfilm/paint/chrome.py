@@ -130,8 +130,11 @@ class LossCurve:
             dot, = live.plot([], [], "o", color=color, ms=3.5, clip_on=False)  # whole at the first and last step
             self.lines.append((t, line, dot))
 
-    def update(self, steps: np.ndarray) -> None:
-        for (trace, line, dot), s in zip(self.lines, steps):
+    def update(self, steps: np.ndarray, shown: np.ndarray | None = None) -> None:
+        for k, ((trace, line, dot), s) in enumerate(zip(self.lines, steps)):
+            if shown is not None:  # a storyboard's beat that hides a run hides its line too
+                line.set_visible(bool(shown[k]))
+                dot.set_visible(bool(shown[k]))
             s = int(s)
             idx = np.unique(np.round(np.linspace(0, s, min(s + 1, self.MAX_POINTS))).astype(int))
             x = trace.step_numbers[idx] if trace.step_numbers is not None else idx  # the run's own step count

@@ -27,6 +27,7 @@ from .layout import POINTS, free_band
 from .overlays import Overlay, set_up
 from .paths import STAR, visible_vertices
 from .sprites import TextSprites
+from .story import story_overlays
 
 
 class FlatPainter:
@@ -56,7 +57,7 @@ class FlatPainter:
         # The style's own overlays are set up before the background is taken: what they draw once is
         # part of it, what they animate is drawn every frame.
         own = [FlatMinima(), self.paths] if not self.line else [self.paths]  # a line's plot stars its a and b
-        self.overlays = (set_up(own, self) + self.chrome.overlays
+        self.overlays = (set_up(own, self) + self.chrome.overlays + story_overlays(self)
                          + set_up(map(copy.copy, style.overlays), self))
         for overlay in self.overlays:
             for artist in overlay.animated:
@@ -208,25 +209,34 @@ class FlatPaths(Overlay):
     """Per run: its path and the head, drawn each frame; its start, drawn once (in the background)."""
 
     def setup(self, painter) -> None:
-        self.painter, self.runs = painter, []
+        self.painter, self.runs, self.starts = painter, [], []
         theme = painter.theme
         for trace, color in zip(painter.landscape.traces, painter.plan.colors):
             x, y = painter._xy(trace)
             line, = painter.ax.plot([], [], color=color, lw=2.2, zorder=5, solid_capstyle="round",
                                     path_effects=[patheffects.Stroke(linewidth=3.8, foreground=theme["bg"], alpha=0.7),
                                                   patheffects.Normal()])
-            painter.ax.plot(x[:1], y[:1], marker="o", ms=4.5, color=color, mec=theme["marker_edge"], mew=0.6,
-                            ls="", zorder=6)
+            start, = painter.ax.plot(x[:1], y[:1], marker="o", ms=4.5, color=color, mec=theme["marker_edge"],
+                                     mew=0.6, ls="", zorder=6, animated=painter.plan.shown is not None)
             head, = painter.ax.plot([], [], marker="o", ms=8, color=color, mec=theme["marker_edge"], mew=1.4,
                                     ls="", zorder=7, clip_on=False)
             self.runs.append((trace, x, y, line, head))
+            self.starts.append(start)
         self.animated = tuple(a for *_, line, head in self.runs for a in (line, head))
+        if painter.plan.shown is not None:  # a storyboard hides runs in some beats: their starts too
+            self.animated += tuple(self.starts)
 
     def update(self, i: int) -> None:
         painter = self.painter
         xlo, xhi = painter.ax.get_xlim()
         ylo, yhi = painter.ax.get_ylim()
         for k, (trace, x, y, line, head) in enumerate(self.runs):
+            if painter.plan.shown is not None:
+                on = bool(painter.plan.shown[i, k])
+                for artist in (line, head, self.starts[k]):
+                    artist.set_visible(on)
+                if not on:
+                    continue
             s = int(painter.plan.steps[i, k])
             idx = visible_vertices(s)
             px, py = x[idx], y[idx]

@@ -124,7 +124,7 @@ class LossInset(Overlay):
         self.plan = painter.plan
 
     def update(self, i):
-        self.curve.update(self.plan.steps[i])
+        self.curve.update(self.plan.steps[i], None if self.plan.shown is None else self.plan.shown[i])
 
 
 def set_up(overlays, painter) -> list:

@@ -30,6 +30,7 @@ from .layout import POINTS, compacted
 from .overlays import set_up
 from .paths import Arrows, Minima, Paths
 from .sprites import TextSprites
+from .story import story_overlays
 from .surface import FastLine3D, draw_surface
 
 
@@ -87,7 +88,8 @@ class Painter:
             self.chrome.build(self, norm, cmap, self.zlog)
             self.framing.fit(self.chrome.obstacles())
         # The style's own overlays come last, once the picture is framed.
-        self.overlays = own + self.chrome.overlays + set_up(map(copy.copy, style.overlays), self)
+        self.overlays = own + self.chrome.overlays + story_overlays(self) + set_up(map(copy.copy, style.overlays),
+                                                                                   self)
 
     # What tests and the panels read of the parts, by their old names.
     layout = property(lambda self: self.chrome.layout)
@@ -101,6 +103,7 @@ class Painter:
         """Where points (alpha, beta) of the plane are drawn in this frame, on the surface as drawn:
         (N, 2) pixels, x from the left and y from the top (call in an overlay's update or paste)."""
         alpha, beta = np.atleast_1d(np.asarray(alpha, float)), np.atleast_1d(np.asarray(beta, float))
+        self.ax.apply_aspect()  # where the draw will put the axes for this frame's zoom (before it draws)
         z = self.field.height(alpha, beta) + self.lift
         px, py, _ = proj3d.proj_transform(alpha, beta, z, self.ax.get_proj())
         screen = self.ax.transData.transform(np.column_stack([px, py]))

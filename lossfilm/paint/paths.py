@@ -55,6 +55,12 @@ class Paths(Overlay):
         plan, field, theme = painter.plan, painter.field, painter.theme
         azimuth, elevation = float(plan.azimuth[i]), float(plan.elevation[i])
         for k, (trace, pts, shadow, ghost, line, head) in enumerate(self.runs):
+            if plan.shown is not None:  # a storyboard's beat may hide a run, or all of them
+                on = bool(plan.shown[i, k])
+                for artist in (shadow, ghost, line, head, self.starts[k]):
+                    artist.set_visible(on)
+                if not on:
+                    continue
             s = int(plan.steps[i, k])
             p = pts[visible_vertices(s)].copy()
             if painter.morph is not None:  # the path lies on the surface of this moment

@@ -9,4 +9,5 @@ from .runs import Run, SURFACE_STEPS, TUNE, TUNE_LRS  # noqa: F401
 from .planes import (CustomPlane, Grid, HessianPlane, Interpolation, ModelsPlane, PCAPlane, Plane,  # noqa: F401
                      RandomPlane, ThroughModels, WeightsPlane, plane_kinds)
 from .view import Camera, Move, Style  # noqa: F401
+from .story import Beat, Callout  # noqa: F401
 from .scene import DEVICES, Evolve, GRID_BYTES_PER_POINT, MAX_NAME, MAX_SURFACES, Scene  # noqa: F401

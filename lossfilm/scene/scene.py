@@ -91,7 +91,7 @@ class Scene:
 
     # How the numbers are seen, not what they are: the cache key leaves these out. ``device`` too: a GPU
     # and the CPU give the same numbers up to float rounding.
-    NOT_NUMBERS = ("name", "camera", "style", "duration", "fps", "device")
+    NOT_NUMBERS = ("name", "camera", "style", "duration", "fps", "device", "story")
 
     name: str
     data: Any = None  # Data, (x, y), a torch Dataset or DataLoader: see as_data
@@ -115,6 +115,8 @@ class Scene:
     surface: Any = None
     start: tuple[float, float] | None = None
     evolve: Evolve | None = None  # a landscape recomputed while the model learns (Evolve)
+    # A lecture's storyboard: the film as Beat(...)s in order (scene.story); the film lasts their seconds.
+    story: tuple | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", self.name):
@@ -236,6 +238,23 @@ class Scene:
         object.__setattr__(self, "memory_mb", _number(self.memory_mb, "memory_mb", positive=True))
         if self.device not in DEVICES:
             raise SceneError("device", "'cpu', 'cuda' or 'auto'", self.device)
+        if self.story is not None:
+            self._check_story()
+
+    def _check_story(self) -> None:
+        """A storyboard: its beats checked against the runs before any training; the film is as long as
+        its beats, and each beat moves the camera (the scene's camera gives only where it starts)."""
+        from .story import Beat, check_story
+
+        story = (self.story,) if isinstance(self.story, Beat) else self.story
+        if not isinstance(story, (list, tuple)):
+            raise SceneError("story", "a list of Beat(seconds, ...)", story)
+        object.__setattr__(self, "story", tuple(story))
+        if self.camera.moves:
+            raise SceneError("camera.moves", "no moves with a story (each beat's camera= moves it; the scene's "
+                                             "camera gives where it starts)", len(self.camera.moves))
+        check_story(self)
+        object.__setattr__(self, "duration", float(sum(beat.seconds for beat in self.story)))
 
     def seed_of(self, run: Run) -> int:
         """The seed a run draws from: its own (Run(seed=)), else the scene's."""
