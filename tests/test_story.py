@@ -271,10 +271,13 @@ def test_the_page_shows_the_callouts_at_their_moments_and_hides_hidden_runs(rend
 
     scene, result, out = rendered
     fig = embedded_figure(Path(result.outputs["html"]).read_text())
-    texts = [[a["text"] for a in f["layout"]["scene"]["annotations"]] for f in fig["frames"]]
+    texts = [[a["text"] for a in f["layout"]["scene"]["annotations"] if a.get("visible", True)] for f in fig["frames"]]
     assert ["the minimum"] in texts and any("momentum builds speed" in t for t in texts)
     first = fig["frames"][0]
     assert first["data"][0]["x"] == [] and "The valley" in first["layout"]["annotations"][0]["text"]
+    # plotly's animate keeps annotations a frame does not give: every frame gives as many, unused hidden.
+    assert len({len(f["layout"]["scene"]["annotations"]) for f in fig["frames"]}) == 1
+    assert not fig["frames"][-1]["layout"]["annotations"][0]["visible"]
 
 
 def test_a_video_with_the_vtt_track_shows_the_cue_at_its_time_in_chromium(rendered):

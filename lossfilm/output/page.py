@@ -228,7 +228,11 @@ def _no_path(label: str, color: str) -> dict:
 
 def _story_layout(story, f: int, landscape: Landscape, height: "_Height", theme: dict) -> dict:
     """A storyboard's frame ``f`` on the page: its callouts as 3-D annotations at their points (an arrow to
-    the surface), the beat's title above the plot while its card shows."""
+    the surface), the beat's title in the lower left while its card shows. Every frame has as many of each
+    as the busiest frame, those unused hidden: plotly's animate changes annotations it is given and keeps
+    the rest."""
+    most = max((sum(c.start <= g < c.stop for c in story.callouts) for g in range(int(story.bounds[-1]))),
+               default=0)
     notes = []
     for c in story.callouts:
         if c.start <= f < c.stop:
@@ -237,10 +241,11 @@ def _story_layout(story, f: int, landscape: Landscape, height: "_Height", theme:
             notes.append({"x": a, "y": b, "z": z, "text": c.text, "showarrow": c.arrow, "arrowcolor": theme["fg"],
                           "arrowhead": 2, "ax": 40, "ay": -40, "font": {"color": theme["fg"], "size": 13},
                           "bgcolor": theme["bg"], "bordercolor": theme["fg"], "borderpad": 4, "opacity": 0.92})
+    notes += [{"x": 0, "y": 0, "z": 0, "text": "", "visible": False, "showarrow": False}] * (most - len(notes))
     card = next((title for start, stop, title in story.cards if start <= f < stop), None)
-    paper = [{"text": f"<b>{card}</b>", "xref": "paper", "yref": "paper", "x": 0.02, "y": 0.1, "showarrow": False,
-              "font": {"color": theme["fg"], "size": 18}, "bgcolor": theme["bg"], "bordercolor": theme["dim"],
-              "borderpad": 6}] if card else []
+    paper = [{"text": f"<b>{card or ''}</b>", "visible": bool(card), "xref": "paper", "yref": "paper", "x": 0.02,
+              "y": 0.1, "showarrow": False, "font": {"color": theme["fg"], "size": 18}, "bgcolor": theme["bg"],
+              "bordercolor": theme["dim"], "borderpad": 6}]
     return {"scene": {"annotations": notes}, "annotations": paper}
 
 

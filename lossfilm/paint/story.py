@@ -195,9 +195,10 @@ class Callouts(Overlay):
             out.append((k, at, hidden))
         return out
 
-    def _place(self, sprite: Sprite, at: np.ndarray, taken: list, points: list) -> tuple:
-        """The box's top left: the first place around ``at`` inside the frame and clear of ``taken`` text
-        and of every callout's point; else the least overlapping place inside the frame."""
+    def _place(self, sprite: Sprite, at: np.ndarray, taken: list, points: list, leaders: list) -> tuple:
+        """The box's top left: the first place around ``at`` inside the frame, clear of ``taken`` text and
+        of every callout's point, whose leader crosses no other leader or text; else the least bad place
+        inside the frame."""
         look, m = self.painter.look, self.margin
         w, h = sprite.width, sprite.height
         best, best_cost = None, np.inf
@@ -212,6 +213,10 @@ class Callouts(Overlay):
                     continue
                 cost = sum(_area(box, t, 4) for t in taken) + sum(
                     _area(box, (p[0] - 8, p[1] - 8, p[0] + 8, p[1] + 8)) for p in points)
+                leader = (_edge_point(box, at), (float(at[0]), float(at[1])))
+                cost += 0.25 * w * h * (sum(_crosses(leader, other) for other in leaders)
+                                        + sum(_through(leader, t) for t in taken)
+                                        + sum(_near(leader, p, self.head) for p in points if p is not at))
                 if cost == 0:
                     return left, top
                 if cost < best_cost:
@@ -228,6 +233,7 @@ class Callouts(Overlay):
             taken += list(self.card.boxes(i).values())
         targets = self._targets(i)
         points = [at for _, at, _ in targets]
+        leaders = []
         self.placed = {}
         for k, leader in enumerate(self.leaders):
             leader.set_visible(False)
@@ -239,9 +245,11 @@ class Callouts(Overlay):
             sprite = _sprite_at(self.sprites[k], opacity)
             if sprite is None:
                 continue
-            x, y = self._place(sprite, at, taken, points)
+            x, y = self._place(sprite, at, taken, points, leaders if c.arrow else [])
             box = (x, y, x + sprite.width, y + sprite.height)
             taken.append(box)
+            if c.arrow:
+                leaders.append((_edge_point(box, at), (float(at[0]), float(at[1]))))
             self.placed[k] = (sprite, x, y, box)
             if c.arrow:
                 end = _edge_point(box, at)
@@ -281,6 +289,32 @@ class Callouts(Overlay):
                 xs, ys = self.leaders[k].get_data()
                 out[k] = ((xs[0], h - ys[0]), (xs[1], h - ys[1]))
         return out
+
+
+def _crosses(s, t) -> bool:
+    """Whether two segments ((x, y), (x, y)) cross."""
+    def side(a, b, c):
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    (p, q), (r, u) = s, t
+    return side(p, q, r) * side(p, q, u) < 0 and side(r, u, p) * side(r, u, q) < 0
+
+
+def _near(s, point, distance: float) -> bool:
+    """Whether a segment passes within ``distance`` of a point (another callout's: a leader must not seem
+    to point at it)."""
+    (x0, y0), (x1, y1) = s
+    d = np.array([x1 - x0, y1 - y0])
+    u = np.clip(np.dot([point[0] - x0, point[1] - y0], d) / max(np.dot(d, d), 1e-9), 0, 1)
+    return bool(np.hypot(x0 + u * d[0] - point[0], y0 + u * d[1] - point[1]) < distance)
+
+
+def _through(s, box) -> bool:
+    """Whether a segment passes through a box (sampled; a leader is a few hundred pixels at most)."""
+    (x0, y0), (x1, y1) = s
+    u = np.linspace(0.05, 0.95, 12)
+    xs, ys = x0 + (x1 - x0) * u, y0 + (y1 - y0) * u
+    return bool(((xs > box[0]) & (xs < box[2]) & (ys > box[1]) & (ys < box[3])).any())
 
 
 def _area(a, b, gap: float = 0.0) -> float:
