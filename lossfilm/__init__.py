@@ -9,13 +9,13 @@ from .scene.view import Camera, Move, Style
 from .scene.planes import (CustomPlane, Grid, HessianPlane, Interpolation, ModelsPlane, PCAPlane, Plane, RandomPlane,
                            WeightsPlane)
 from .scene.data import Data
-from .scene.scene import Evolve, Scene
+from .scene.scene import Evolve, Scene, Sharpness
 from .scene.story import Beat, Callout
 from .scene.runs import Run
 from .trajectory import Trajectory, record
 
 __all__ = ["Beat", "Callout", "Camera", "Compare", "CustomPlane", "Data", "Evolve", "Grid", "HessianPlane", "Interpolation", "ModelsPlane", "Move", "PCAPlane", "Plane",
-           "RandomPlane", "Run", "Scene", "Style", "Trajectory", "WeightsPlane", "record",
+           "RandomPlane", "Run", "Scene", "Sharpness", "Style", "Trajectory", "WeightsPlane", "record",
            "datasets", "models", "render", "render_files", "show", "surfaces"]
 
 

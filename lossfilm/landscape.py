@@ -28,6 +28,9 @@ class Trace:
     # Evolve(refit=True): the path's coordinates in each moment's plane, (K, N); alpha and beta are the last.
     moment_alpha: np.ndarray | None = None
     moment_beta: np.ndarray | None = None
+    # Scene(track=Sharpness(...)): one row per moment (the trace index, the top eigenvalues, the trace and
+    # its standard error: Landscape.facts["sharpness"]["columns"]), None otherwise.
+    sharpness: np.ndarray | None = None
 
     def step_at(self, index: int) -> int:
         """The training step the viewer is told for trace index ``index``."""
@@ -36,6 +39,14 @@ class Trace:
     @property
     def steps(self) -> int:
         return len(self.alpha) - 1
+
+    def sharpness_by_step(self) -> np.ndarray | None:
+        """The sharpness rows with their first column the training step shown (not the trace index)."""
+        if self.sharpness is None:
+            return None
+        rows = np.array(self.sharpness, np.float64, copy=True)
+        rows[:, 0] = [self.step_at(int(i)) for i in rows[:, 0]]
+        return rows
 
 
 @dataclass

@@ -24,6 +24,8 @@ def runs_report(landscape: Landscape, labels: list[str]) -> list[dict]:
         out.append({"label": label, "end": [float(trace.alpha[-1]), float(trace.beta[-1])],
                     "loss": loss if np.isfinite(loss) else None, "lr": trace.lr,
                     "steps": trace.step_at(trace.steps), "diverged": bool(trace.diverged_at >= 0)})
+        if trace.sharpness is not None:  # [[step, lambda1, ...(, trace, its standard error)], ...]
+            out[-1]["sharpness"] = [[float(f"{v:.6g}") for v in row] for row in trace.sharpness_by_step()]
     return out
 
 

@@ -49,6 +49,7 @@ ALTERNATIVES = {
     "surface": lambda s: __import__("lossfilm").surfaces.rosenbrock(b=50.0),
     "start": lambda s: (0.5, 0.5),
     "evolve": lambda s: __import__("lossfilm").Evolve(surfaces=5),
+    "track": lambda s: __import__("lossfilm").Sharpness(every=300),
 }
 
 

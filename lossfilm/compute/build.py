@@ -329,7 +329,11 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
     records += [from_outside(scene, path) for path in scene.paths]
 
     with torch_threads(threads.budget()):
-        return _evaluate(scene, records, loss, progress, device, executor)
+        landscape = _evaluate(scene, records, loss, progress, device, executor)
+        if scene.track is not None:
+            landscape.facts = {**landscape.facts, "sharpness": sharpness(scene, records, landscape.traces, loss,
+                                                                         progress)}
+        return landscape
 
 
 def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> Landscape:
@@ -359,6 +363,7 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
             along = evaluator(record.thetas)
         traces.append(Trace(alpha, beta, along, record.epoch_ends, record.diverged_at,
                             record.step_numbers, record.lr))
+
     d1s = d2s = None
     if refit:  # every path in every moment's plane; the grid holds them all
         centres = np.stack([p[0].numpy() for p in planes])
@@ -395,6 +400,32 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         # The models a plane goes through are marked as the stars a surface's minima are.
         minima=np.array(list(facts.get("models", {}).values()), dtype=np.float64).reshape(-1, 2),
     )
+
+
+def sharpness(scene: Scene, records: list, traces: list, loss, progress) -> dict:
+    """Scene(track=Sharpness(...)): each path's curvature at its moments, into ``trace.sharpness``; what the
+    rows hold, the edge of stability 2/lr for each run of plain SGD (no momentum) and the cost, as facts."""
+    from .hessian import sharpness_along
+
+    model = records[0].model.eval()  # the plane's template: its buffers are those of the first path's end
+    space, source, track = ParamSpace(model), evaluation_data(scene), scene.track
+    t0 = time.perf_counter()
+    plans = [track.moments(t.step_numbers if t.step_numbers is not None else np.arange(len(t.alpha)), t.epoch_ends)
+             for t in traces]
+    tick = progress("sharpness", sum(map(len, plans))) if progress else None
+    for trace, record, moments in zip(traces, records, plans):
+        last = trace.steps if trace.diverged_at < 0 else trace.diverged_at
+        moments = moments[moments <= last]  # a diverged path: up to its last finite point
+        with users_part("model", _EVALUATED):
+            trace.sharpness = sharpness_along(model, space, loss, source, record.thetas, moments, track)
+        if tick:
+            tick(len(moments))
+    edges = [2.0 / run.lr if isinstance(run.optimizer, str) and run.optimizer == "sgd"
+             and not run.options.get("momentum") and run.scheduler is None and run.lr != "tune" else None
+             for run in scene.runs] + [None] * len(scene.paths)
+    return {"columns": track.columns, "edges": edges, "products_per_moment": track.steps + (track.probes if track.trace
+                                                                                            else 0),
+            "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def evolving_centres(scene: Scene, record, trace: Trace, theta0, d1, d2, points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -257,7 +257,10 @@ def save(landscape: Landscape, path: Path) -> None:
             "epochs": landscape.epochs, "traces": [], "facts": landscape.facts}
     for i, t in enumerate(landscape.traces):
         head["traces"].append({"diverged_at": t.diverged_at, "step_numbers": t.step_numbers is not None, "lr": t.lr,
-                               "grad": t.grad is not None, "moments": t.moment_alpha is not None})
+                               "grad": t.grad is not None, "moments": t.moment_alpha is not None,
+                               "sharpness": t.sharpness is not None})
+        if t.sharpness is not None:
+            arrays[f"t{i}_sharpness"] = t.sharpness
         if t.moment_alpha is not None:
             arrays.update({f"t{i}_moment_alpha": t.moment_alpha, f"t{i}_moment_beta": t.moment_beta})
         if t.grad is not None:
@@ -279,7 +282,8 @@ def load(path: Path) -> Landscape:
                   diverged_at=int(t["diverged_at"]), step_numbers=z[f"t{i}_steps"] if t.get("step_numbers") else None,
                   lr=None if t.get("lr") is None else float(t["lr"]), grad=z[f"t{i}_grad"] if t.get("grad") else None,
                   moment_alpha=z[f"t{i}_moment_alpha"] if t.get("moments") else None,
-                  moment_beta=z[f"t{i}_moment_beta"] if t.get("moments") else None)
+                  moment_beta=z[f"t{i}_moment_beta"] if t.get("moments") else None,
+                  sharpness=z[f"t{i}_sharpness"] if t.get("sharpness") else None)
             for i, t in enumerate(head["traces"])
         ]
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
@@ -323,6 +327,10 @@ def check_fits(landscape: Landscape, scene) -> None:
             raise ValueError("step numbers of another length than the path")
         if t.grad is not None and t.grad.shape != (n[0], 2):
             raise ValueError("gradients of another length than the path")
+        track = getattr(scene, "track", None)
+        if (t.sharpness is not None) != (track is not None) or (track is not None and (
+                t.sharpness.ndim != 2 or t.sharpness.shape[1] != len(track.columns))):
+            raise ValueError("a path's sharpness missing, or not one column per value")
         refit = getattr(getattr(scene, "evolve", None), "refit", False)
         if (t.moment_alpha is not None) != bool(refit) or (refit and (
                 t.moment_alpha.shape != (len(landscape.surface_steps), n[0]) or t.moment_beta.shape != t.moment_alpha.shape)):

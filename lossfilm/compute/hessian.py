@@ -100,3 +100,35 @@ def top_directions(model, space, loss, source, theta0: torch.Tensor, which: tupl
     values, vectors = lanczos(hvp, space.size, max(which), steps, seed)
     picked = [w - 1 for w in which]
     return values[picked], vectors[picked]
+
+
+def hutchinson(hvp: Callable[[torch.Tensor], torch.Tensor], size: int, probes: int, seed: int) -> tuple[float, float]:
+    """Hutchinson's estimate of the trace of the symmetric operator ``hvp``: the mean of vᵀHv over
+    ``probes`` seeded Rademacher vectors v, and its standard error."""
+    gen = torch.Generator().manual_seed(seed)
+    samples = []
+    for _ in range(probes):
+        v = torch.randint(0, 2, (size,), generator=gen, dtype=torch.float32) * 2 - 1
+        samples.append(float(v.double() @ hvp(v).double()))
+    values = np.asarray(samples)
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def sharpness_along(model, space, loss, source, thetas: np.ndarray, moments: np.ndarray, track) -> np.ndarray:
+    """At each moment (a row index of ``thetas``): the moment, the top ``track.k`` eigenvalues of the
+    loss's Hessian on the data (Lanczos, ``track.steps`` products) and, with ``track.trace``, Hutchinson's
+    trace and its standard error (``track.probes`` products): one row per moment (see Sharpness.columns)."""
+    product = hvp_of(model, space, loss, source)
+    rows = []
+    for m in moments:
+        theta = torch.as_tensor(np.asarray(thetas[int(m)]), dtype=torch.float32)
+
+        def hvp(v: torch.Tensor, theta=theta) -> torch.Tensor:
+            return product(theta, v.to(torch.float32))
+
+        values, _ = lanczos(hvp, space.size, track.k, track.steps, track.seed)
+        row = [float(m), *values.tolist()]
+        if track.trace:
+            row += list(hutchinson(hvp, space.size, track.probes, track.seed))
+        rows.append(row)
+    return np.asarray(rows, np.float64).reshape(len(rows), len(track.columns))

@@ -350,6 +350,10 @@ class NPZ(Numbers):
             names = {f"path{i}_alpha": t.alpha, f"path{i}_beta": t.beta, f"path{i}_loss": t.loss,
                      f"path{i}_step": t.step_numbers if t.step_numbers is not None else np.arange(len(t.alpha)),
                      f"path{i}_epoch_ends": t.epoch_ends}
+            if t.sharpness is not None:
+                names[f"path{i}_sharpness"] = t.sharpness_by_step()
+                described[f"path{i}_sharpness"] = (f"run {label!r}'s curvature at moments of training, one row each: "
+                                                   + ", ".join(land.facts["sharpness"]["columns"]))
             arrays.update(names)
             described.update({f"path{i}_alpha": f"alpha of run {label!r} at each recorded step",
                               f"path{i}_beta": f"beta of run {label!r} at each recorded step",

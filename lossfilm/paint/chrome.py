@@ -95,6 +95,10 @@ class LossCurve:
         if hi <= lo:
             hi = lo + 1.0
         steps = max(t.step_at(t.steps) for t in landscape.traces) or 1
+        sharp = [t for t in landscape.traces if t.sharpness is not None and len(t.sharpness)]
+        if sharp:  # room on the right for the curvature's own axis, inside the inset's place
+            right = 4.2 * POINTS["inset"] * fig.dpi / 72.0 / fig.bbox.width
+            rect = (rect[0], rect[1], max(rect[2] - right, 0.5 * rect[2]), rect[3])
         axes = []
         for f in (fig, static_fig):
             ax = f.add_axes(rect, facecolor=(0, 0, 0, 0))
@@ -123,14 +127,49 @@ class LossCurve:
         else:
             still.yaxis.set_major_locator(MaxNLocator(3))
         self.still = still
-        still.set_title(f"{loss_label} / step", color=theme["dim"], fontsize=POINTS["inset"], loc="left", pad=3)
+        still.set_title(f"{loss_label} / step" + (" · λ₁ dashed" if sharp else ""), color=theme["dim"],
+                        fontsize=POINTS["inset"], loc="left", pad=3)
         self.lines = []
         for t, color in zip(landscape.traces, colors):
             line, = live.plot([], [], color=color, lw=1.2)
             dot, = live.plot([], [], "o", color=color, ms=3.5, clip_on=False)  # whole at the first and last step
             self.lines.append((t, line, dot))
+        self.sharp_lines, self.still_sharp = [], None
+        if sharp:
+            self._sharpness(live, still, landscape, theme, colors)
+
+    def _sharpness(self, live, still, landscape: Landscape, theme: dict, colors: list[str]) -> None:
+        """The top eigenvalue against step on the inset's right axis (dashed, growing with the paths), and
+        2/lr for each run of plain SGD, the edge of stability (dotted), where it is in range."""
+        values = np.concatenate([t.sharpness[:, 1] for t in landscape.traces if t.sharpness is not None])
+        values = values[np.isfinite(values)]
+        top = float(values.max()) if values.size else 1.0
+        edges = list(landscape.facts.get("sharpness", {}).get("edges", []))
+        shown_edges = [e for e in edges if e is not None and e <= 3 * max(top, 1e-12)]
+        lo = min(0.0, float(values.min()) if values.size else 0.0)
+        hi = max([top] + shown_edges) * 1.1 or 1.0
+        live_twin, still_twin = live.twinx(), still.twinx()
+        for ax in (live_twin, still_twin):
+            ax.set_ylim(lo, hi)
+            ax.patch.set_visible(False)
+        live_twin.set_axis_off()
+        for side in ("top", "left", "bottom"):
+            still_twin.spines[side].set_visible(False)
+        still_twin.spines["right"].set_color(theme["dim"])
+        still_twin.tick_params(colors=theme["dim"], labelsize=POINTS["inset"], length=2, pad=1)
+        still_twin.yaxis.set_major_locator(MaxNLocator(3))
+        for edge, color in zip(edges, colors):
+            if edge is not None and edge in shown_edges:
+                still_twin.axhline(edge, color=color, lw=0.9, ls=":", alpha=0.8)
+        self.still_sharp = still_twin
+        for t, color in zip(landscape.traces, colors):
+            if t.sharpness is not None:
+                line, = live_twin.plot([], [], color=color, lw=1.0, ls=(0, (3, 2)), alpha=0.9)
+                self.sharp_lines.append((t, line))
 
     def update(self, steps: np.ndarray, shown: np.ndarray | None = None) -> None:
+        if self.sharp_lines:
+            self._update_sharpness(steps, shown)
         for k, ((trace, line, dot), s) in enumerate(zip(self.lines, steps)):
             if shown is not None:  # a storyboard's beat that hides a run hides its line too
                 line.set_visible(bool(shown[k]))
@@ -140,6 +179,16 @@ class LossCurve:
             x = trace.step_numbers[idx] if trace.step_numbers is not None else idx  # the run's own step count
             line.set_data(x, trace.loss[idx])
             dot.set_data([trace.step_at(s)], [trace.loss[s]])
+
+
+    def _update_sharpness(self, steps: np.ndarray, shown: np.ndarray | None) -> None:
+        index = {id(t): k for k, (t, _, _) in enumerate(self.lines)}
+        for trace, line in self.sharp_lines:
+            k = index[id(trace)]
+            rows = trace.sharpness[trace.sharpness[:, 0] <= int(steps[k])]
+            line.set_data([trace.step_at(int(i)) for i in rows[:, 0]], rows[:, 1])
+            if shown is not None:
+                line.set_visible(bool(shown[k]))
 
 
 class StaticLayer:
@@ -264,6 +313,8 @@ class Chrome:
             self.curve = LossCurve(self.fig, fig, lay.inset, self.landscape, style, theme, plan.colors,
                                    plan.loss_label)
             measured["inset"] = self.curve.still
+            if self.curve.still_sharp is not None:
+                measured["inset sharpness"] = self.curve.still_sharp
         self.static = static.bake(measure=list(measured.values()))
         self.boxes = dict(zip(measured, self.static.boxes))  # measured pixel boxes of the fixed text
         heads = [self.boxes[k] for k in ("title", "subtitle") if k in self.boxes]

@@ -118,7 +118,8 @@ class LossInset(Overlay):
 
     def __init__(self, curve):
         self.curve = curve
-        self.animated = tuple(a for _, line, dot in curve.lines for a in (line, dot))
+        self.animated = tuple(a for _, line, dot in curve.lines for a in (line, dot)) + tuple(
+            line for _, line in curve.sharp_lines)
 
     def setup(self, painter) -> None:
         self.plan = painter.plan

@@ -10,4 +10,4 @@ from .planes import (CustomPlane, Grid, HessianPlane, Interpolation, ModelsPlane
                      RandomPlane, ThroughModels, WeightsPlane, plane_kinds)
 from .view import Camera, Move, Style  # noqa: F401
 from .story import Beat, Callout  # noqa: F401
-from .scene import DEVICES, Evolve, GRID_BYTES_PER_POINT, MAX_NAME, MAX_SURFACES, Scene  # noqa: F401
+from .scene import DEVICES, Evolve, GRID_BYTES_PER_POINT, MAX_NAME, MAX_SURFACES, Scene, Sharpness  # noqa: F401

@@ -85,6 +85,55 @@ class Evolve:
         return moments
 
 
+MAX_MOMENTS = 200  # Sharpness: moments per run at most (each costs steps + probes Hessian-vector products)
+
+
+@dataclass(frozen=True)
+class Sharpness:
+    """The loss's curvature along training: at moments of each path (``every`` N steps as the HUD counts
+    them, or ``every="epoch"``; the start and the end always), the top ``k`` Hessian eigenvalues on the
+    evaluation data by Lanczos (``steps`` Hessian-vector products), and with ``trace=True`` Hutchinson's
+    estimate of the Hessian's trace from ``probes`` seeded Rademacher vectors, with its standard error."""
+
+    every: int | str = "epoch"
+    k: int = 1
+    trace: bool = False
+    steps: int = 20
+    probes: int = 32
+    seed: int = 0
+    max_moments: int = MAX_MOMENTS
+
+    def __post_init__(self) -> None:
+        if self.every != "epoch":
+            _integer(self.every, "track.every", minimum=1)
+        _integer(self.k, "track.k", minimum=1)
+        if self.k > 10:
+            raise SceneError("track.k", "at most 10 eigenvalues", self.k)
+        if not isinstance(self.trace, bool):
+            raise SceneError("track.trace", "True or False", self.trace)
+        _integer(self.steps, "track.steps", minimum=self.k)
+        _integer(self.probes, "track.probes", minimum=2)
+        _integer(self.seed, "track.seed", minimum=0)
+        _integer(self.max_moments, "track.max_moments", minimum=2)
+
+    def moments(self, steps, epoch_ends) -> np.ndarray:
+        """Trace indices of the moments: the start, each epoch's end (or the first index at or past each
+        multiple of ``every`` in ``steps``, the step numbers shown), the end."""
+        steps = np.asarray(steps, np.int64)
+        last = len(steps) - 1
+        if self.every == "epoch":
+            marks = np.asarray(epoch_ends, np.int64)
+        else:
+            block = steps // int(self.every)
+            marks = np.nonzero(np.diff(block) > 0)[0] + 1
+        return np.unique(np.concatenate([[0], marks[(marks >= 0) & (marks <= last)], [last]]))
+
+    @property
+    def columns(self) -> list[str]:
+        """What each row of a run's sharpness holds."""
+        return ["step"] + [f"lambda{j + 1}" for j in range(self.k)] + (["trace", "trace_se"] if self.trace else [])
+
+
 @dataclass(frozen=True)
 class Scene:
     """Everything that makes one film. ``model`` is a zero-argument factory returning an nn.Module."""
@@ -115,6 +164,7 @@ class Scene:
     surface: Any = None
     start: tuple[float, float] | None = None
     evolve: Evolve | None = None  # a landscape recomputed while the model learns (Evolve)
+    track: Sharpness | None = None  # the curvature along each run (Sharpness(every=..., k=..., trace=...))
     # A lecture's storyboard: the film as Beat(...)s in order (scene.story); the film lasts their seconds.
     story: tuple | None = None
 
@@ -177,6 +227,24 @@ class Scene:
                                      f"memory_mb={self.memory_mb:g} (a larger step, or raise memory_mb)", rows * cols)
         if self.evolve is not None:
             self._check_evolve()
+        if self.track is not None:
+            self._check_track()
+
+    def _check_track(self) -> None:
+        """Sharpness along training: a network's runs, with a number of moments up to the bound, told
+        before training."""
+        if not isinstance(self.track, Sharpness):
+            raise SceneError("track", "a lossfilm Sharpness(every=..., k=..., trace=...)", self.track)
+        data = self.data
+        for k, run in enumerate(self.runs):
+            per_epoch = (len(data.loader) if isinstance(data, LoaderData)
+                         else math.ceil(len(data.x_train) / run.batch_size))
+            total = run.epochs * per_epoch
+            moments = self.track.moments(np.arange(total + 1), np.arange(1, run.epochs + 1) * per_epoch)
+            if len(moments) > self.track.max_moments:
+                raise SceneError("track.every", f"at most {self.track.max_moments} moments per run (track.max_moments;"
+                                                " a larger every=)", f"{self.track.every!r} gives {len(moments)} "
+                                                                     f"over run {k}'s {total} steps")
 
     def _check_evolve(self) -> None:
         """An evolving film: a plane with fixed directions, and (for a run of this scene) a number of
@@ -202,6 +270,9 @@ class Scene:
         if self.evolve is not None:
             raise SceneError("evolve", "a network's scene (a textbook surface does not change while a run learns)",
                              self.evolve)
+        if self.track is not None:
+            raise SceneError("track", "a network's scene (on a textbook surface the Hessian is exact and 2x2: "
+                                      "Style(gradient_arrows=True) shows the descent direction)", self.track)
         from ..surfaces import Surface, get
 
         surface = get(self.surface) if isinstance(self.surface, str) else self.surface
