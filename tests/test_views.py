@@ -193,3 +193,38 @@ def test_the_barrier_is_in_the_hud_and_several_pairs_go_side_by_side(tmp_path):
     assert all(line.endswith(f"barrier {facts['barrier']:.3g} at t = {facts['barrier_at']:.2f}")
                for line in picture.plan.text)
     assert plan(land, first.camera, 4).text[0] != picture.plan.text[0]
+
+
+def test_from_init_the_line_starts_at_the_runs_first_point_and_both_splits_have_their_barrier(tmp_path):
+    """Interpolation("init:s1", "s1"): Goodfellow et al.'s line from a run's initial weights to its end; at
+    t = 0 the loss is the run's first recorded loss, at t = 1 its last; "barriers" holds both splits'."""
+    from lossfilm.compute.build import train
+    from lossfilm.studio import render
+
+    scene = _line_scene(Interpolation("init:s1", "s1", extend=0.25, points_per_unit=20))
+    result = render(scene, quality="low", formats=["npz"], out=tmp_path, fps=4, cache_dir=tmp_path / "c")
+    with np.load(result.outputs["npz"], allow_pickle=False) as z:
+        ts, loss, path = z["alphas"], z["loss"], z["path0_loss"]
+        t_path = z["path0_alpha"]
+    assert loss[0, ts == 0][0] == pytest.approx(path[0], rel=1e-5)
+    assert loss[0, ts == 1][0] == pytest.approx(path[-1], rel=1e-5)
+    assert t_path[0] == pytest.approx(0, abs=1e-6) and t_path[-1] == pytest.approx(1, abs=1e-6)
+    # Both rows against numpy, and each split's barrier from its own row.
+    record = train(scene, scene.runs[0])
+    a, b = record.thetas[0].astype(np.float64), record.thetas[-1].astype(np.float64)
+    inside = (ts >= 0) & (ts <= 1)
+    barriers = {}
+    for row, (split, x, y) in enumerate([("test", scene.data.x_test, scene.data.y_test),
+                                         ("train", scene.data.x_train, scene.data.y_train)]):
+        x, y = x.reshape(-1).astype(np.float64), y.reshape(-1).astype(np.float64)
+        want = np.array([np.mean((y - w2 * np.tanh(w1 * x)) ** 2) for w1, w2 in ((1 - t) * a + t * b for t in ts)])
+        np.testing.assert_allclose(loss[row], want, rtol=1e-4)
+        barriers[f"{split} loss"] = want[inside].max() - max(want[ts == 0][0], want[ts == 1][0])
+    out = result.as_json()
+    assert out["barriers"].keys() == barriers.keys()
+    for key, value in barriers.items():
+        assert out["barriers"][key] == pytest.approx(value, rel=1e-4, abs=1e-9)
+    assert out["models"] == {"init:s1": [0.0, 0.0], "s1": [1.0, 0.0]}
+    with pytest.raises(SceneError) as err:
+        _line_scene(Interpolation("init:nope", "s1"))
+    assert err.value.field == "plane.a"

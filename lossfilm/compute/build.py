@@ -259,6 +259,7 @@ class Problem(NamedTuple):
     loss: object
     source: tuple
     ends: list
+    starts: list = []  # every run's and path's first point: where a view through "init:LABEL" goes
 
 
 def plane_basis(plane: Plane, space: ParamSpace, thetas: np.ndarray, memory_mb: float = 256.0,
@@ -343,7 +344,7 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     model = records[0].model.eval()
     space = ParamSpace(model)
     source = evaluation_data(scene)
-    problem = Problem(model, loss, source, [r.thetas[-1] for r in records])
+    problem = Problem(model, loss, source, [r.thetas[-1] for r in records], [r.thetas[0] for r in records])
     refit = scene.evolve is not None and scene.evolve.refit
     if refit:  # a plane at every moment; the last one is the film's plane (its axes, npz, --json)
         moments, planes = refitted_planes(scene, space, records[0], problem)
@@ -490,9 +491,13 @@ def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, directi
         traces.append(Trace(t, np.zeros_like(t), along, record.epoch_ends, record.diverged_at,
                             record.step_numbers, record.lr))
     inside = (ts >= 0) & (ts <= 1)
-    ends = grid[0, [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]]
-    peak = int(np.argmax(np.where(inside, grid[0], -np.inf)))
-    facts = {"barrier": float(grid[0, peak] - ends.max()), "barrier_at": float(ts[peak]),
+    ends = grid[:, [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]]
+    peaks = np.argmax(np.where(inside[None, :], grid, -np.inf), axis=1)
+    barriers = [float(grid[k, peaks[k]] - ends[k].max()) for k in (0, 1)]
+    other_split = "train" if scene.evaluate_on == "test" else "test"
+    facts = {"barrier": barriers[0], "barrier_at": float(ts[peaks[0]]),
+             # Both splits' barriers, by split and what is measured (Goodfellow et al. read train and test).
+             "barriers": {f"{scene.evaluate_on} loss": barriers[0], f"{other_split} loss": barriers[1]},
              "models": {scene.plane.a: [0.0, 0.0], scene.plane.b: [1.0, 0.0]}}
     other_name = "training" if scene.evaluate_on == "test" else "test"
     facts["beta_ticks"] = {"0": scene.evaluate_on, "1": other_name}  # JSON keys: the film names the edges

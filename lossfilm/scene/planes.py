@@ -267,10 +267,11 @@ class ThroughModels(Plane):
                     raise SceneError(f"plane.{part}", f"a run other than plane.{other}", getattr(self, part))
 
     def resolved(self, names: list[str]) -> "ThroughModels":
-        """This view with the indices of its paths among ``names`` (the runs', then the paths')."""
+        """This view with the indices of its paths among ``names`` (the runs', then the paths'). A label
+        ``"init:LABEL"`` names that run's first point instead of its end (a run from its initialisation)."""
         found = []
         for part in self.PARTS:
-            label = getattr(self, part)
+            label = _of_run(getattr(self, part))
             hits = [i for i, n in enumerate(names) if n == label]
             if len(hits) != 1:
                 why = "the label of exactly one" if hits else "the label of one"
@@ -279,15 +280,26 @@ class ThroughModels(Plane):
         return dataclasses.replace(self, indices=tuple(found))
 
     def ends(self, problem):
-        """The named end points, in PARTS order, as float64 tensors."""
+        """The named points, in PARTS order, as float64 tensors: each run's end, or its first point for
+        ``"init:LABEL"``."""
         import torch
 
-        return [torch.as_tensor(np.asarray(problem.ends[i]), dtype=torch.float64) for i in self.indices]
+        return [torch.as_tensor(np.asarray((problem.starts if _of_run(getattr(self, part)) != getattr(self, part)
+                                            else problem.ends)[i]), dtype=torch.float64)
+                for part, i in zip(self.PARTS, self.indices)]
 
     def _apart(self, gap, scale, part: str, expected: str) -> None:
         """A SceneError naming ``part`` when ``gap`` (a vector) is nothing beside ``scale``."""
         if float(gap.norm()) <= 1e-6 * max(1.0, float(scale)):
             raise SceneError(f"plane.{part}", expected, getattr(self, part))
+
+
+INIT = "init:"  # a view's label for a run's first point: Interpolation("init:SGD", "SGD")
+
+
+def _of_run(label: str) -> str:
+    """The run a view's label names: ``"init:SGD"`` names SGD's first point."""
+    return label[len(INIT):] if isinstance(label, str) and label.startswith(INIT) else label
 
 
 @dataclass(frozen=True)
@@ -331,7 +343,9 @@ class Interpolation(ThroughModels):
     shows it as a ribbon: its front edge is the loss on the scene's evaluate_on split, its back edge the
     loss on the other split, so the train/test pair is read together. The barrier (the highest loss on the
     segment from a to b, less the higher of the two ends) is in the subtitle and ``--json``'s
-    ``"barrier"``. Each run's path is projected onto the line (its t)."""
+    ``"barrier"``, both splits' in ``"barriers"``. Each run's path is projected onto the line (its t).
+    ``Interpolation("init:A", "A")`` goes from run A's initial weights to its end (Goodfellow et al.'s test
+    of a monotonic decrease)."""
 
     a: str
     b: str
