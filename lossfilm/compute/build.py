@@ -124,6 +124,8 @@ def preflight(scene: Scene) -> None:
         path.aligned(model)
     if scene.plane is not None:
         scene.plane.check(ParamSpace(model))
+        if getattr(scene.plane, "params", None) is not None:
+            chosen_params(model, ParamSpace(model), scene.plane.params)
 
 
 def _samples(scene: Scene):
@@ -271,9 +273,48 @@ def plane_basis(plane: Plane, space: ParamSpace, thetas: np.ndarray, memory_mb: 
     builds its own basis (scene.Plane.basis): a new kind is one class. A kind with ``needs_problem`` is
     also given the model, loss and evaluation data.
     """
+    selection = getattr(plane, "params", None)
+    if selection is not None:  # a plane in some parameters' coordinates only, the others held at theta0
+        space = space.restricted(chosen_params(problem.model if problem else None, space, selection))
     found = plane.basis(space, thetas, memory_mb, problem=problem) if getattr(plane, "needs_problem", False) \
         else plane.basis(space, thetas, memory_mb)
-    return (*found, {}) if len(found) == 4 else tuple(found)
+    theta0, d1, d2, labels, facts = (*found, {}) if len(found) == 4 else tuple(found)
+    if selection is None:
+        return theta0, d1, d2, labels, facts
+    what = selection if isinstance(selection, str) else (space.chosen[0] if len(space.chosen) == 1
+                                                         else f"{len(space.chosen)} tensors")
+    size = int(space.mask.sum())
+    # A kind that knows nothing of params= still lives in the chosen coordinates.
+    return (theta0, space.restrict(d1), space.restrict(d2), tuple(f"{label} · {what}" for label in labels),
+            {**facts, "params": {"selection": what, "names": space.chosen, "size": size, "of": space.size}})
+
+
+def chosen_params(model, space: ParamSpace, selection) -> list[str]:
+    """The parameter names a plane's ``params=`` picks: a glob ("blocks.3.*"), a list of names or a
+    predicate (name -> bool). A SceneError naming ``plane.params`` when it picks none (or only buffers,
+    which no plane moves) or names a parameter the model lacks."""
+    import fnmatch
+
+    names = space.names
+    if isinstance(selection, str):
+        chosen = [n for n in names if fnmatch.fnmatchcase(n, selection)]
+    elif callable(selection):
+        with users_part("plane.params", "a predicate that takes a parameter's name"):
+            chosen = [n for n in names if selection(n)]
+    else:
+        unknown = [n for n in selection if n not in names]
+        if unknown:
+            raise SceneError("plane.params", "names of the model's parameters (" + ", ".join(names[:8])
+                             + (", ..." if len(names) > 8 else "") + ")", unknown[0])
+        chosen = [n for n in names if n in selection]
+    if not chosen:
+        buffers = [n for n, _ in model.named_buffers()] if model is not None else []
+        hit = [n for n in buffers if isinstance(selection, str) and fnmatch.fnmatchcase(n, selection)]
+        why = "only buffers (" + ", ".join(hit[:3]) + "), which no plane moves" if hit else "no parameter"
+        raise SceneError("plane.params", "a glob, list or predicate that picks some of the model's parameters ("
+                         + ", ".join(names[:8]) + (", ..." if len(names) > 8 else "") + f"); it picks {why}",
+                         selection if not callable(selection) else getattr(selection, "__name__", "predicate"))
+    return chosen
 
 
 def project(thetas: np.ndarray, theta0: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor,

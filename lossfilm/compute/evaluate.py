@@ -44,6 +44,25 @@ class ParamSpace:
             self.sizes.append(p.numel())
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.size = int(self.offsets[-1])
+        self.mask = None  # a plane's params=: which coordinates it moves (see restricted), None: all
+        self.chosen = list(self.names)
+
+    def restricted(self, names: list[str]) -> "ParamSpace":
+        """The same space, told that a plane moves only the parameters ``names`` (the others held at its
+        centre): ``mask`` marks their coordinates and ``restrict`` zeroes a direction elsewhere."""
+        import copy as _copy
+
+        view = _copy.copy(self)
+        mask = torch.zeros(self.size, dtype=torch.bool)
+        for name, a, b in zip(self.names, self.offsets[:-1], self.offsets[1:]):
+            if name in names:
+                mask[a:b] = True
+        view.mask, view.chosen = mask, [n for n in self.names if n in names]
+        return view
+
+    def restrict(self, direction: torch.Tensor) -> torch.Tensor:
+        """``direction`` with the coordinates of the parameters a plane holds still set to zero."""
+        return direction if self.mask is None else direction * self.mask.to(direction.dtype)
 
     def flatten(self, model: nn.Module) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()

@@ -60,12 +60,15 @@ def hvp_of(model: torch.nn.Module, space, loss, source) -> Callable[[torch.Tenso
 
 
 def lanczos(hvp: Callable[[torch.Tensor], torch.Tensor], size: int, k: int, steps: int = 20,
-            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+            seed: int = 0, mask: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest eigenvalues (descending) and their unit eigenvectors (k, size) of the symmetric
     operator ``hvp``, from ``steps`` products with full reorthogonalisation (Lanczos on a tiny model is
-    exact once steps reaches the parameter count)."""
-    steps = max(k, min(steps, size))
+    exact once steps reaches the parameter count). ``mask``: the operator acts on those coordinates only
+    (the Hessian of some parameters), so the search starts and stays there."""
+    steps = max(k, min(steps, size if mask is None else int(mask.sum())))
     q = torch.randn(size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    if mask is not None:
+        q = q * mask.double()
     basis = [q / q.norm()]
     diag, off = [], []
     for j in range(steps):
@@ -88,16 +91,20 @@ def lanczos(hvp: Callable[[torch.Tensor], torch.Tensor], size: int, k: int, step
 
 
 def top_directions(model, space, loss, source, theta0: torch.Tensor, which: tuple[int, ...], steps: int,
-                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+                   seed: int, mask: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues and unit eigenvectors number ``which`` (1 = the largest) of the loss's Hessian at
-    ``theta0``."""
+    ``theta0``; with ``mask``, of the Hessian of those coordinates only (the block of the chosen
+    parameters: the others held at theta0)."""
     product = hvp_of(model, space, loss, source)
     theta = theta0.detach().to(torch.float32)
+    keep = None if mask is None else mask.to(torch.float32)
 
     def hvp(v: torch.Tensor) -> torch.Tensor:
-        return product(theta, v.to(torch.float32))
+        if keep is None:
+            return product(theta, v.to(torch.float32))
+        return product(theta, v.to(torch.float32) * keep) * keep
 
-    values, vectors = lanczos(hvp, space.size, max(which), steps, seed)
+    values, vectors = lanczos(hvp, space.size, max(which), steps, seed, mask)
     picked = [w - 1 for w in which]
     return values[picked], vectors[picked]
 

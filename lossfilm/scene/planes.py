@@ -87,6 +87,16 @@ _PARAM_REF = re.compile(r"[A-Za-z0-9_.]+(\[\d+\])?")
 _CENTERS = ("final", "start")
 
 
+def _params(value: Any) -> None:
+    """A plane's ``params=``: None (every parameter), a glob, a list of names or a predicate on a name."""
+    if value is None or callable(value) or (isinstance(value, str) and value):
+        return
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return
+    raise SceneError("plane.params", "a glob such as 'blocks.3.*', a list of parameter names, or a function "
+                                     "name -> bool", value)
+
+
 def _center(value: Any) -> str:
     if value not in _CENTERS:
         raise SceneError("plane.center", "'final' (the first run's end point) or 'start'", value)
@@ -105,10 +115,14 @@ class RandomPlane(Plane):
     keep_biases: bool = False
     center: str = "final"
     labels: tuple[str, str] = ("α (random direction 1)", "β (random direction 2)")
+    # Only these parameters move (a glob, names or a predicate), the others held at the centre: the
+    # landscape of a layer. Every kind but WeightsPlane takes it.
+    params: Any = None
 
     def __post_init__(self) -> None:
         _integer(self.seed, "plane.seed", minimum=0)
         _center(self.center)
+        _params(self.params)
 
     def axis_labels(self) -> tuple[str, str]:
         return self.labels
@@ -133,9 +147,11 @@ class PCAPlane(Plane):
     refittable = True
     refit_path_steps = 2
     center: str = "final"
+    params: Any = None  # see RandomPlane: the principal directions of these parameters' path
 
     def __post_init__(self) -> None:
         _center(self.center)
+        _params(self.params)
 
     def axis_labels(self) -> tuple[str, str]:
         return ("PC1", "PC2")
@@ -143,7 +159,15 @@ class PCAPlane(Plane):
     def basis(self, space, path, memory_mb):
         from ..compute.directions import center_of, pca_directions
 
-        d1, d2, explained = pca_directions(path, memory_mb)
+        if space.mask is None:
+            d1, d2, explained = pca_directions(path, memory_mb)
+        else:  # params=: the principal directions of the chosen parameters' own path
+            import torch
+
+            chosen = space.mask.numpy()
+            s1, s2, explained = pca_directions(np.asarray(path)[:, chosen], memory_mb)
+            d1, d2 = torch.zeros(space.size, dtype=s1.dtype), torch.zeros(space.size, dtype=s2.dtype)
+            d1[space.mask], d2[space.mask] = s1, s2
         return center_of(path, self.center), d1, d2, (f"PC1 ({explained[0]:.1%})", f"PC2 ({explained[1]:.1%})")
 
 
@@ -156,8 +180,10 @@ class CustomPlane(Plane):
     d2: Any
     center: str = "final"
     labels: tuple[str, str] = ("α", "β")
+    params: Any = None  # see RandomPlane: the directions' other parameters are set to zero
 
     def __post_init__(self) -> None:
+        _params(self.params)
         for part in ("d1", "d2"):
             if not isinstance(getattr(self, part), (dict, np.ndarray, list, tuple)) and not hasattr(
                     getattr(self, part), "numpy"):
@@ -188,7 +214,11 @@ class CustomPlane(Plane):
             items = sorted(d.items()) if isinstance(d, dict) else [("", d)]
             for k, v in items:
                 h.update(k.encode() + np.ascontiguousarray(np.asarray(v, dtype=np.float32)).tobytes())
-        return f"CustomPlane({h.hexdigest()[:16]}, center={self.center!r}, labels={self.labels!r})"
+        params = self.params
+        if callable(params):  # its code, not its address
+            params = getattr(params, "__code__", params)
+            params = hashlib.sha256(getattr(params, "co_code", repr(params).encode())).hexdigest()[:16]
+        return f"CustomPlane({h.hexdigest()[:16]}, center={self.center!r}, labels={self.labels!r}, params={params!r})"
 
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -209,10 +239,12 @@ class HessianPlane(Plane):
     filter_normalize: bool = False
     keep_biases: bool = False
     center: str = "final"
+    params: Any = None  # see RandomPlane: the Hessian of these parameters only (its block), at the centre
 
     needs_problem = True  # basis() is given the model, loss and data (compute.plane_basis)
 
     def __post_init__(self) -> None:
+        _params(self.params)
         k = self.k
         if (not isinstance(k, (tuple, list)) or len(k) != 2 or any(isinstance(v, bool) or not isinstance(v, int)
                                                                    or v < 1 for v in k) or k[0] == k[1]):
@@ -236,11 +268,12 @@ class HessianPlane(Plane):
         from ..compute.directions import center_of, filter_normalized
         from ..compute.hessian import top_directions
 
-        if max(self.k) > space.size:
-            raise SceneError("plane.k", f"eigenvector numbers from 1 to the model's {space.size} parameters", self.k)
+        moved = space.size if space.mask is None else int(space.mask.sum())
+        if max(self.k) > moved:
+            raise SceneError("plane.k", f"eigenvector numbers from 1 to the {moved} parameters the plane moves", self.k)
         center = center_of(path, self.center)
         values, vectors = top_directions(problem.model, space, problem.loss, problem.source, center, self.k,
-                                         max(self.steps, max(self.k)), self.seed)
+                                         max(self.steps, max(self.k)), self.seed, space.mask)
         d1, d2 = (torch.as_tensor(v, dtype=torch.float32) for v in vectors)
         if self.filter_normalize:
             d1, d2 = (filter_normalized(d, center, space, self.keep_biases) for d in (d1, d2))
@@ -314,18 +347,20 @@ class ModelsPlane(ThroughModels):
     c: str
     labels: tuple[str, str] = ("α (towards b)", "β (towards c)")
     indices: tuple[int, int, int] | None = None  # set by the Scene: which of its paths a, b, c are
+    params: Any = None  # see RandomPlane: b and c reached in these parameters only, the others at a's
 
     PARTS = ("a", "b", "c")
 
     def __post_init__(self) -> None:
         self._check_parts()
+        _params(self.params)
 
     def axis_labels(self) -> tuple[str, str]:
         return self.labels
 
     def basis(self, space, path, memory_mb, problem=None):
         a, b, c = self.ends(problem)
-        u, v = b - a, c - a
+        u, v = space.restrict(b - a), space.restrict(c - a)  # params=: only the chosen parameters move
         self._apart(u, a.norm(), "b", "a model other than plane.a (the two end at the same weights)")
         d1 = u / u.norm()
         w = v - (v @ d1) * d1
@@ -352,6 +387,7 @@ class Interpolation(ThroughModels):
     extend: float = 0.5
     points_per_unit: int = 60  # samples for t from 0 to 1; t = 0 and t = 1 are always samples
     indices: tuple[int, int] | None = None  # set by the Scene: which of its paths a and b are
+    params: Any = None  # see RandomPlane: the line moves these parameters from a's to b's, the others at a's
 
     PARTS = ("a", "b")
     line = True
@@ -359,6 +395,7 @@ class Interpolation(ThroughModels):
 
     def __post_init__(self) -> None:
         self._check_parts()
+        _params(self.params)
         object.__setattr__(self, "extend", _number(self.extend, "plane.extend", minimum=0))
         if self.extend > 10:
             raise SceneError("plane.extend", "at most 10 (how far past a and b the line goes, in units of b - a)",
@@ -380,9 +417,10 @@ class Interpolation(ThroughModels):
         import torch
 
         a, b = self.ends(problem)
-        self._apart(b - a, a.norm(), "b", "a model other than plane.a (the two end at the same weights)")
+        direction = space.restrict(b - a)  # params=: only the chosen parameters move, the rest stay at a's
+        self._apart(direction, a.norm(), "b", "a model other than plane.a (the two end at the same weights)")
         # The line's direction is b - a itself (not a unit vector): alpha is t. beta names the split.
-        return a.float(), (b - a).float(), torch.zeros(space.size), self.axis_labels(), {}
+        return a.float(), direction.float(), torch.zeros(space.size), self.axis_labels(), {}
 
 
 def plane_kinds(which=lambda kind: True) -> str:
