@@ -31,6 +31,8 @@ class Trace:
     # Scene(track=Sharpness(...)): one row per moment (the trace index, the top eigenvalues, the trace and
     # its standard error: Landscape.facts["sharpness"]["columns"]), None otherwise.
     sharpness: np.ndarray | None = None
+    # Scene(metrics=[...]) (and the loss, when metric= is the height): the value at every point, by name.
+    metrics: dict = field(default_factory=dict)
 
     def step_at(self, index: int) -> int:
         """The training step the viewer is told for trace index ``index``."""
@@ -69,3 +71,6 @@ class Landscape:
     # each through that moment's weights, and the trace index of each moment. ``loss`` is the last one.
     surfaces: np.ndarray | None = None
     surface_steps: np.ndarray | None = None
+    # Scene(metrics=[...]): each metric over the grid, by name ("accuracy %"), beside ``loss``; with
+    # Scene(metric=...) the height is that metric and the loss is here, under the loss's name.
+    metrics: dict = field(default_factory=dict)

@@ -24,6 +24,9 @@ def runs_report(landscape: Landscape, labels: list[str]) -> list[dict]:
         out.append({"label": label, "end": [float(trace.alpha[-1]), float(trace.beta[-1])],
                     "loss": loss if np.isfinite(loss) else None, "lr": trace.lr,
                     "steps": trace.step_at(trace.steps), "diverged": bool(trace.diverged_at >= 0)})
+        if trace.metrics:  # Scene(metrics=...): each one's final value (the loss's too, when a metric is the height)
+            out[-1]["metrics"] = {name: float(v[-1]) if np.isfinite(v[-1]) else None
+                                  for name, v in trace.metrics.items()}
         if trace.sharpness is not None:  # [[step, lambda1, ...(, trace, its standard error)], ...]
             out[-1]["sharpness"] = [[float(f"{v:.6g}") for v in row] for row in trace.sharpness_by_step()]
     return out

@@ -121,6 +121,23 @@ def loss_text(trace, step: int) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
+def metric_text(name: str, value: float) -> str:
+    """A metric beside the loss as the HUD tells it: "accuracy 93.1%", "cross-entropy 0.532"."""
+    name = HUMAN_LOSSES.get(name, name)
+    if not np.isfinite(value):
+        return f"{name} –"
+    if name.endswith(" %"):
+        return f"{name[:-2]} {value:.1f}%"
+    return f"{name} {value:.4g}"
+
+
+def height_text(name: str, trace, step: int) -> str:
+    """The height at a step with its name: "test MSE 0.0123", or a metric's "test accuracy 93.1%"."""
+    if name.endswith(" %"):
+        return metric_text(name, float(trace.loss[step]))
+    return f"{name} {loss_text(trace, step)}"
+
+
 def overlay_text(landscape: Landscape, steps: np.ndarray, loss_label: str | None = None, short: bool = False,
                  with_loss: bool = True) -> list[str]:
     """Epoch and step on the clock of the longest run, and the loss when there is one run. A path from
@@ -140,7 +157,8 @@ def overlay_text(landscape: Landscape, steps: np.ndarray, loss_label: str | None
         else:
             head = step
         if len(landscape.traces) == 1 and with_loss:
-            lines.append(f"{head}{sep}{name} {loss_text(lead, s)}")
+            extra = "".join(f"{sep}{metric_text(k, v[s])}" for k, v in lead.metrics.items()) if not short else ""
+            lines.append(f"{head}{sep}{height_text(name, lead, s)}{extra}")
         else:
             lines.append(head)
     return lines
@@ -158,8 +176,9 @@ HUMAN_LOSSES = {"mse": "MSE", "as_published": "MSE as published", "cross_entropy
 
 
 def loss_label(scene) -> str:
-    """The loss as a viewer reads it: the style's ``loss_label``, else e.g. "test MSE" or "training
-    cross-entropy" (the split it is evaluated on, then the loss's human name)."""
+    """The height as a viewer reads it: the style's ``loss_label``, else e.g. "test MSE" or "training
+    cross-entropy" (the split it is evaluated on, then the loss's human name), or with ``metric=`` the
+    metric's ("test accuracy %")."""
     if scene.style.loss_label:
         return scene.style.loss_label
     if scene.surface is not None:
@@ -168,6 +187,10 @@ def loss_label(scene) -> str:
 
     name = HUMAN_LOSSES.get(scene.loss, None) if isinstance(scene.loss, str) else None
     name = name or display_name(scene.loss)
+    if getattr(scene, "metric", None) is not None:
+        from .scene.metrics import get
+
+        name = get(scene.metric).name
     if type(scene.data).__name__ == "LoaderData":
         return name
     if getattr(scene.data, "one_split", False):  # one set trains and evaluates: it is the training loss

@@ -50,6 +50,8 @@ ALTERNATIVES = {
     "start": lambda s: (0.5, 0.5),
     "evolve": lambda s: __import__("lossfilm").Evolve(surfaces=5),
     "track": lambda s: __import__("lossfilm").Sharpness(every=300),
+    "metric": lambda s: "error",
+    "metrics": lambda s: ("accuracy",),
 }
 
 

@@ -117,6 +117,8 @@ def preflight(scene: Scene) -> None:
                                      f"{tuple(out.shape)} it raised {type(exc).__name__}: {exc}") from None
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             raise SceneError("loss", "a callable that returns a scalar tensor", getattr(value, "shape", type(value).__name__))
+    if scene.metric is not None or scene.metrics:
+        _check_metrics(scene, model)
     for run in scene.runs:
         opt = optimizers.make(run, [torch.zeros(1, requires_grad=True)])
         optimizers.scheduler(run, opt)
@@ -126,6 +128,31 @@ def preflight(scene: Scene) -> None:
         scene.plane.check(ParamSpace(model))
         if getattr(scene.plane, "params", None) is not None:
             chosen_params(model, ParamSpace(model), scene.plane.params)
+
+
+def _check_metrics(scene: Scene, model) -> None:
+    """Each metric on the preflight's rows: accuracy and error need class targets and one output per
+    class; a callable must return a finite scalar. A SceneError names ``metric`` or ``metrics[k]``."""
+    from ..scene.metrics import get
+
+    asked = ([("metric", scene.metric)] if scene.metric is not None else []) + [
+        (f"metrics[{k}]", m) for k, m in enumerate(scene.metrics)]
+    for split, xb, yb, _ in _samples(scene):
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            out = model(xb)
+        for field, m in asked:
+            metric = get(m)
+            if metric.rows is not None:
+                if yb.is_floating_point() or out.dim() != yb.dim() + 1 or out.shape[-1] < 2:
+                    raise SceneError(field, f"{m} on a classification scene: integer class targets and one output "
+                                            f"per class (data.y_{split} is {yb.dtype}, the output {tuple(out.shape)})",
+                                     m)
+                continue
+            with users_part(field, "a callable (output, target) -> scalar"), torch.no_grad():
+                value = metric.fn(out, yb)
+            if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value).all():
+                raise SceneError(field, "a callable (output, target) that returns a finite scalar tensor",
+                                 getattr(value, "shape", type(value).__name__))
 
 
 def _samples(scene: Scene):
@@ -394,7 +421,11 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
             facts = {**facts, "eigenvalues_by_moment": [f["eigenvalues"] for *_, f in planes]}
     else:
         theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb, problem)
-    evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device))
+    from ..scene.metrics import get as metric_of
+
+    measures = ([scene.metric] if scene.metric is not None else []) + list(scene.metrics)
+    evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device),
+                          metrics=[metric_of(m) for m in measures])
     if scene.plane.line:
         return _interpolate(scene, records, model, loss, evaluator, theta0, d1, labels, device)
 
@@ -427,21 +458,41 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
     tick = progress("surface" if surfaces == 1 else f"{surfaces} surfaces", surfaces * alphas.size * betas.size) \
         if progress else None
     job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, *source,
-                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres, d1s, d2s)
+                   scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres, d1s, d2s,
+                   tuple(measures))
     rows = surfaces * len(betas)
     with job.evaluated_by(evaluator):  # rows evaluated here reuse this evaluator
         with users_part("model", _EVALUATED):
             parts = executor.map_rows(plane_rows, job, rows, tick) if executor else [plane_rows(job, (0, rows), tick)]
-    grids = np.concatenate(parts, axis=0).reshape(surfaces, len(betas), len(alphas))
+    grids = np.concatenate(parts, axis=0).reshape(surfaces, len(betas), len(alphas), *parts[0].shape[2:])
+    grids, extra, loss_name = _measured(scene, grids, traces, loss.name)
     return Landscape(
-        alphas=alphas, betas=betas, loss=grids[-1], traces=traces,
+        alphas=alphas, betas=betas, loss=grids[-1], traces=traces, metrics=extra,
         surfaces=None if centres is None else grids, surface_steps=moments,
-        axis_labels=tuple(labels), loss_name=loss.name,
+        axis_labels=tuple(labels), loss_name=loss_name,
         epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
         plane=plane_vectors(theta0, d1, d2, scene.memory_mb), facts=facts,
         # The models a plane goes through are marked as the stars a surface's minima are.
         minima=np.array(list(facts.get("models", {}).values()), dtype=np.float64).reshape(-1, 2),
     )
+
+
+def _measured(scene: Scene, grids: np.ndarray, traces: list, loss_name: str):
+    """The evaluator's (loss, *metrics) per point split into the height and the rest by name: the height
+    is the loss, or metric= when the scene asks (the loss then goes with the metrics)."""
+    if grids.ndim == 3:
+        return grids, {}, loss_name
+    from ..scene.metrics import get
+
+    asked = ([scene.metric] if scene.metric is not None else []) + list(scene.metrics)
+    names = [loss_name] + [get(m).name for m in asked]
+    height = 1 if scene.metric is not None else 0
+    for t in traces:
+        values = t.loss
+        t.loss = np.ascontiguousarray(values[:, height])
+        t.metrics = {name: np.ascontiguousarray(values[:, j]) for j, name in enumerate(names) if j != height}
+    extra = {name: np.ascontiguousarray(grids[-1, ..., j]) for j, name in enumerate(names) if j != height}
+    return np.ascontiguousarray(grids[..., height]), extra, names[height]
 
 
 def sharpness(scene: Scene, records: list, traces: list, loss, progress) -> dict:

@@ -253,14 +253,17 @@ def save(landscape: Landscape, path: Path) -> None:
               "minima": landscape.minima, **{f"plane_{k}": v for k, v in landscape.plane.items()}}
     if landscape.surfaces is not None:
         arrays.update(surfaces=landscape.surfaces, surface_steps=landscape.surface_steps)
+    arrays.update({f"metric{j}": v for j, v in enumerate(landscape.metrics.values())})
     head = {"axis_labels": list(landscape.axis_labels), "loss_name": landscape.loss_name,
-            "epochs": landscape.epochs, "traces": [], "facts": landscape.facts}
+            "epochs": landscape.epochs, "traces": [], "facts": landscape.facts, "metrics": list(landscape.metrics)}
     for i, t in enumerate(landscape.traces):
         head["traces"].append({"diverged_at": t.diverged_at, "step_numbers": t.step_numbers is not None, "lr": t.lr,
                                "grad": t.grad is not None, "moments": t.moment_alpha is not None,
                                "sharpness": t.sharpness is not None})
         if t.sharpness is not None:
             arrays[f"t{i}_sharpness"] = t.sharpness
+        head["traces"][-1]["metrics"] = list(t.metrics)
+        arrays.update({f"t{i}_metric{j}": v for j, v in enumerate(t.metrics.values())})
         if t.moment_alpha is not None:
             arrays.update({f"t{i}_moment_alpha": t.moment_alpha, f"t{i}_moment_beta": t.moment_beta})
         if t.grad is not None:
@@ -283,7 +286,8 @@ def load(path: Path) -> Landscape:
                   lr=None if t.get("lr") is None else float(t["lr"]), grad=z[f"t{i}_grad"] if t.get("grad") else None,
                   moment_alpha=z[f"t{i}_moment_alpha"] if t.get("moments") else None,
                   moment_beta=z[f"t{i}_moment_beta"] if t.get("moments") else None,
-                  sharpness=z[f"t{i}_sharpness"] if t.get("sharpness") else None)
+                  sharpness=z[f"t{i}_sharpness"] if t.get("sharpness") else None,
+                  metrics={name: z[f"t{i}_metric{j}"] for j, name in enumerate(t.get("metrics", []))})
             for i, t in enumerate(head["traces"])
         ]
         return Landscape(alphas=z["alphas"], betas=z["betas"], loss=z["loss"], traces=traces,
@@ -292,7 +296,8 @@ def load(path: Path) -> Landscape:
                          plane={k[6:]: z[k] for k in z.files if k.startswith("plane_")},
                          facts=head.get("facts", {}),
                          surfaces=z["surfaces"] if "surfaces" in z.files else None,
-                         surface_steps=z["surface_steps"] if "surface_steps" in z.files else None)
+                         surface_steps=z["surface_steps"] if "surface_steps" in z.files else None,
+                         metrics={name: z[f"metric{j}"] for j, name in enumerate(head.get("metrics", []))})
 
 
 def check_fits(landscape: Landscape, scene) -> None:
@@ -313,6 +318,9 @@ def check_fits(landscape: Landscape, scene) -> None:
     if landscape.plane and (set(landscape.plane) != {"theta0", "d1", "d2"}
                             or len({v.shape for v in landscape.plane.values()}) != 1):
         raise ValueError("a plane whose centre and directions differ in length")
+    wanted = len(getattr(scene, "metrics", ())) + (getattr(scene, "metric", None) is not None)
+    if len(landscape.metrics) != wanted or any(v.shape != landscape.loss.shape for v in landscape.metrics.values()):
+        raise ValueError("the grid's metrics missing, or of another shape than the loss's")
     if len(landscape.traces) != len(scene.runs) + len(scene.paths):
         raise ValueError(f"{len(landscape.traces)} paths for {len(scene.runs) + len(scene.paths)} runs and paths")
     for t in landscape.traces:
@@ -327,6 +335,9 @@ def check_fits(landscape: Landscape, scene) -> None:
             raise ValueError("step numbers of another length than the path")
         if t.grad is not None and t.grad.shape != (n[0], 2):
             raise ValueError("gradients of another length than the path")
+        wanted = len(getattr(scene, "metrics", ())) + (getattr(scene, "metric", None) is not None)
+        if len(t.metrics) != wanted or any(v.shape != n for v in t.metrics.values()):
+            raise ValueError("a path's metrics missing, or of another length than the path")
         track = getattr(scene, "track", None)
         if (t.sharpness is not None) != (track is not None) or (track is not None and (
                 t.sharpness.ndim != 2 or t.sharpness.shape[1] != len(track.columns))):

@@ -194,9 +194,15 @@ class Evaluator:
     NATIVE_CHUNK = 256  # points per kernel call: small enough to share among threads, large enough to amortise
 
     def __init__(self, model: nn.Module, loss: Loss, x, y, memory_mb: float = 256.0, device: str = "cpu",
-                 native: bool = True):
+                 native: bool = True, metrics=()):
         """``x, y``: the evaluation rows as arrays, or (a scene.LoaderData, None) to stream a DataLoader's
-        batches (held once when it evaluates a bounded number of them)."""
+        batches (held once when it evaluates a bounded number of them). ``metrics``: scene.metrics.Metric
+        objects measured in the same pass over the rows; each point then gives (loss, *metrics)."""
+        self.metrics = list(metrics)
+        # The fused C kernel counts the rows classified right in its pass; other metrics go the torch way.
+        self._hits = bool(self.metrics) and all(m.rows is not None for m in self.metrics)
+        if self.metrics and not self._hits:
+            native = False
         self.model = copy.deepcopy(model).to(device).eval()
         self.space = ParamSpace(self.model)
         self.buffers = {k: v.detach() for k, v in self.model.named_buffers()}
@@ -247,9 +253,12 @@ class Evaluator:
         self.native = native_kernel.for_model(self.model, loss.name, self.x, self.y) \
             if native and device == "cpu" and loss.batch is None and loss.rows is not None and self.loader is None \
             else None
+        if self.native is not None and self.metrics and loss.name != "cross_entropy":
+            self.native = None  # accuracy needs class targets: the kernel counts hits for cross-entropy only
         if self.native is not None:
             self.threads = max(1, torch.get_num_threads())
             self.chunk = int(max(1, min(self.NATIVE_CHUNK, memory_mb * 2**20 / (8 * self.space.size * self.threads))))
+        self._metric_rows = [m.rows or _points_of(m.fn) for m in self.metrics]
         if loss.rows is not None:
             row_dims = self.y.dim() - 1
             self._loss_rows = self._loss_batches = partial(loss.rows, row_dims=row_dims)
@@ -277,7 +286,9 @@ class Evaluator:
         thetas = torch.as_tensor(thetas, dtype=torch.float32)
         starts = range(0, len(thetas), self.chunk)
         parts = self._map(lambda s: self._chunk(thetas[s:s + self.chunk].to(self.device)), starts)
-        return np.concatenate(list(parts)) if len(thetas) else np.empty(0)
+        if not len(thetas):
+            return np.empty((0, 1 + len(self.metrics)) if self.metrics else 0)
+        return np.concatenate(list(parts))
 
     def _map(self, fn, items):
         """fn over items, yielded in order; on threads for the native kernel, which releases the GIL."""
@@ -299,15 +310,21 @@ class Evaluator:
                 yield xb[start:start + self.rows], yb[start:start + self.rows]
 
     def _chunk(self, thetas: torch.Tensor) -> np.ndarray:
+        if self.native is not None and self.metrics:
+            loss, right = self.native(thetas, hits=True)
+            return np.column_stack([loss] + [m.from_share(right) for m in self.metrics])
         if self.native is not None:
             return self.native(thetas)
         params = self.space.unflatten(thetas)
         n = 0
         total = torch.zeros(len(thetas), dtype=torch.float64, device=self.device)
+        measured = torch.zeros(len(self.metrics), len(thetas), dtype=torch.float64, device=self.device)
         batches = 0
         for xb, yb in self._row_batches():
             n += len(xb)
             pred = self._forward(params, xb)
+            for j, rows in enumerate(self._metric_rows):  # a mean over these rows, weighted by their count
+                measured[j] += rows(pred, yb).reshape(-1).double() * len(xb)
             b = self.loss.batch
             if b is None:
                 total += self._loss_rows(pred, yb).double() * len(xb)
@@ -324,6 +341,8 @@ class Evaluator:
                 total += self._loss_rows(pred[:, full:], yb[full:]).double()
                 batches += 1
         total /= batches if self.loss.mean_of_batches else n
+        if self.metrics:
+            return torch.cat([total[:, None], (measured / n).T], 1).cpu().numpy()
         return total.cpu().numpy()
 
     def over_plane(self, theta0: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor,
@@ -334,7 +353,7 @@ class Evaluator:
         bb, aa = torch.meshgrid(b, a, indexing="ij")
         coords = torch.stack([aa.reshape(-1), bb.reshape(-1)], 1).to(self.device)
         theta0, d1, d2 = (t.to(self.device) for t in (theta0, d1, d2))
-        out = np.empty(len(coords), dtype=np.float64)
+        out = np.empty((len(coords), 1 + len(self.metrics)) if self.metrics else len(coords), dtype=np.float64)
 
         def part(start):
             c = coords[start:start + self.chunk]
@@ -346,7 +365,7 @@ class Evaluator:
             out[start:start + len(values)] = values
             if progress is not None:
                 progress(len(values))
-        return out.reshape(len(betas), len(alphas))
+        return out.reshape(len(betas), len(alphas), *out.shape[1:])
 
 
 def _points_of(fn):
@@ -387,13 +406,20 @@ class PlaneJob:
     # Evolve(refit=True): each surface's own directions too, (K, P) each.
     d1s: np.ndarray | None = None
     d2s: np.ndarray | None = None
+    metrics: tuple = ()  # the scene's metric names or callables, measured in the same pass
+
+    def metric_objects(self) -> list:
+        from ..scene.metrics import get
+
+        return [get(m) for m in self.metrics]
 
     def evaluator(self) -> Evaluator:
         """This job's evaluator, built once per process (a cluster worker gets many row ranges)."""
         ev = _evaluators.get(self.key)
         if ev is None:
             _evaluators.clear()
-            ev = _evaluators[self.key] = Evaluator(self.model, losses.get(self.loss), self.x, self.y, self.memory_mb)
+            ev = _evaluators[self.key] = Evaluator(self.model, losses.get(self.loss), self.x, self.y, self.memory_mb,
+                                                   metrics=self.metric_objects())
         return ev
 
     @contextlib.contextmanager

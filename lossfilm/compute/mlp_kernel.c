@@ -260,6 +260,24 @@ static void layer_pair(const float *w, const float *b, int in, int hidden, const
 #undef PAIR
 }
 
+/* The weighted count of the tile's rows whose first largest output is their class (torch's argmax). */
+static double tile_hits(const float *restrict h, int out, const int32_t *restrict cls,
+                        const float *restrict weight, long r0) {
+    vi c, idx = (vi){0};
+    memcpy(&c, cls + r0, sizeof c);
+    vf best = load(h);
+    for (int o = 1; o < out; o++) {
+        vf v = load(h + o * TILE);
+        vi gt = (vi)(v > best);
+        best = pick(gt, v, best);
+        idx = (idx & ~gt) | (((vi){0} + o) & gt);
+    }
+    vf hit = pick((vi)(idx == c), splat(1.0f), splat(0.0f)) * load(weight + r0);
+    double total = 0.0;
+    for (int t = 0; t < TILE; t++) total += (double)hit[t];
+    return total;
+}
+
 /* Sum over the tile's rows of the per-row loss, each row weighted. */
 static double tile_loss(const float *restrict h, int out, int loss, const float *restrict y_t,
                         const int32_t *restrict cls, const float *restrict weight, long rows, long r0) {
@@ -288,10 +306,11 @@ static double tile_loss(const float *restrict h, int out, int loss, const float 
     return total;
 }
 
-/* Sum of per-row losses for each of K parameter vectors; returns 0, or -1 if scratch memory ran out. */
+/* Sum of per-row losses for each of K parameter vectors, and (when `hits` is not NULL, for class targets)
+ * the count of rows classified right, in the same pass; returns 0, or -1 if scratch memory ran out. */
 int mlp_loss(long k, long p, const float *thetas, int layers, const int32_t *dims, const int64_t *w_off,
              const int64_t *b_off, const int32_t *act, long rows, const float *x_t, int loss, const float *y_t,
-             const int32_t *cls, const float *weight, double *out) {
+             const int32_t *cls, const float *weight, double *out, double *hits) {
 #if defined(__SSE__)
     /* Denormals flushed to zero while the kernel runs (tiny polynomial terms of tanh for tiny inputs are
      * not worth a microcode assist each); the caller's setting is restored. */
@@ -310,7 +329,7 @@ int mlp_loss(long k, long p, const float *thetas, int layers, const int32_t *dim
     float *a = buf, *b = buf + (size_t)widest * TILE;
     for (long i = 0; i < k; i++) {
         const float *theta = thetas + i * p;
-        double total = 0.0;
+        double total = 0.0, right = 0.0;
         for (long r0 = 0; r0 < rows; r0 += TILE) {
             const float *src = x_t + r0;
             long stride = rows;
@@ -330,8 +349,10 @@ int mlp_loss(long k, long p, const float *thetas, int layers, const int32_t *dim
                 b = swap;
             }
             total += tile_loss(src, dims[layers], loss, y_t, cls, weight, rows, r0);
+            if (hits) right += tile_hits(src, dims[layers], cls, weight, r0);
         }
         out[i] = total;
+        if (hits) hits[i] = right;
     }
     free(buf);
 #if defined(__SSE__)

@@ -38,7 +38,7 @@ def load() -> ctypes.CDLL | None:
         return None
     p = ctypes.c_void_p
     lib.mlp_loss.argtypes = [ctypes.c_long, ctypes.c_long, p, ctypes.c_int, p, p, p, p, ctypes.c_long, p,
-                             ctypes.c_int, p, p, p, p]
+                             ctypes.c_int, p, p, p, p, p]
     lib.mlp_loss.restype = ctypes.c_int
     _lib = lib
     return lib
@@ -117,16 +117,20 @@ class MLPLoss:
             self.cls[:n] = yn.astype(np.int32)
             self.divisor = n
 
-    def __call__(self, thetas: torch.Tensor) -> np.ndarray:
+    def __call__(self, thetas: torch.Tensor, hits: bool = False):
+        """The mean loss of each row of ``thetas``; with ``hits`` (class targets only), also the share of
+        rows whose largest output is their class, from the same pass: (loss, share)."""
         t = np.ascontiguousarray(thetas.detach().cpu().numpy(), dtype=np.float32)
         out = np.empty(len(t), np.float64)
+        right = np.empty(len(t), np.float64) if hits else None
         ptr = lambda a: a.ctypes.data  # noqa: E731
         rc = self.lib.mlp_loss(len(t), t.shape[1], ptr(t), len(self.acts), ptr(self.dims), ptr(self.w_off),
                                ptr(self.b_off), ptr(self.acts), self.rows, ptr(self.x_t), self.loss,
-                               ptr(self.y_t), ptr(self.cls), ptr(self.weight), ptr(out))
+                               ptr(self.y_t), ptr(self.cls), ptr(self.weight), ptr(out),
+                               None if right is None else ptr(right))
         if rc:
             raise MemoryError("mlp_kernel: no scratch memory")
-        return out / self.divisor
+        return (out / self.divisor, right / self.n) if hits else out / self.divisor
 
 
 def for_model(model: nn.Module, loss_name: str, x: torch.Tensor, y: torch.Tensor) -> MLPLoss | None:

@@ -139,6 +139,13 @@ class Numbers(Format):
         raise NotImplementedError
 
 
+def _slug(name: str) -> str:
+    """An array name for a metric's name: "accuracy %" -> "accuracy"."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "metric"
+
+
 FORMATS: dict[str, Format] = {}
 
 
@@ -335,6 +342,9 @@ class NPZ(Numbers):
             described.update(surfaces="(K, rows, cols) the surface at each of K moments of training, each through "
                                       "that moment's weights (loss is the last)",
                              surface_steps="the training step of each surface")
+        for name, grid in land.metrics.items():  # beside the loss (or the loss, when a metric is the height)
+            arrays[_slug(name)] = grid
+            described[_slug(name)] = f"{name} at (alphas[j], betas[i]), like loss"
         if len(land.minima):
             arrays["minima"] = land.minima
             described["minima"] = "(k, 2) the surface's known minima as (alpha, beta)"
@@ -350,6 +360,9 @@ class NPZ(Numbers):
             names = {f"path{i}_alpha": t.alpha, f"path{i}_beta": t.beta, f"path{i}_loss": t.loss,
                      f"path{i}_step": t.step_numbers if t.step_numbers is not None else np.arange(len(t.alpha)),
                      f"path{i}_epoch_ends": t.epoch_ends}
+            for name, values in t.metrics.items():
+                names[f"path{i}_{_slug(name)}"] = values
+                described[f"path{i}_{_slug(name)}"] = f"run {label!r}'s {name} at each recorded step"
             if t.sharpness is not None:
                 names[f"path{i}_sharpness"] = t.sharpness_by_step()
                 described[f"path{i}_sharpness"] = (f"run {label!r}'s curvature at moments of training, one row each: "

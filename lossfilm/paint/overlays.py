@@ -85,19 +85,19 @@ class RunLines(Overlay):
     """In a race, one line per run in its colour: its label and its loss at the frame's step (the legend)."""
 
     def setup(self, painter) -> None:
-        from ..plan import loss_text
+        from ..plan import height_text
 
         self.plan, self.traces, self.places = painter.plan, painter.landscape.traces, painter.layout.run_lines
         self.lines = [MonoLine(painter.look.dpi, c, POINTS["hud"]) for c in self.plan.colors]
         self.texts = [""] * len(self.lines)
-        self._loss_text = loss_text
+        self._height_text = height_text
 
     def update(self, i):
         plan = self.plan
         width = max(10, max(map(len, plan.labels)))  # the losses line up in one column
         for k, trace in enumerate(self.traces[:len(self.lines)]):
             s = int(plan.steps[i, k])
-            self.texts[k] = f"{plan.labels[k]:<{width}} {plan.loss_label} {self._loss_text(trace, s)}"
+            self.texts[k] = f"{plan.labels[k]:<{width}} {self._height_text(plan.loss_label, trace, s)}"
 
     def paste(self, pixels, i):
         for line, text, at in zip(self.lines, self.texts, self.places):

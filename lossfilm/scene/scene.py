@@ -165,6 +165,10 @@ class Scene:
     start: tuple[float, float] | None = None
     evolve: Evolve | None = None  # a landscape recomputed while the model learns (Evolve)
     track: Sharpness | None = None  # the curvature along each run (Sharpness(every=..., k=..., trace=...))
+    # Beside the loss, or as the height: "accuracy", "error" or a callable (output, target) -> scalar,
+    # averaged over the evaluation rows like the loss, in the same pass (scene.metrics).
+    metric: Any = None
+    metrics: tuple = ()
     # A lecture's storyboard: the film as Beat(...)s in order (scene.story); the film lasts their seconds.
     story: tuple | None = None
 
@@ -229,6 +233,27 @@ class Scene:
             self._check_evolve()
         if self.track is not None:
             self._check_track()
+        self._check_metrics()
+
+    def _check_metrics(self) -> None:
+        """metric= (the height) and metrics= (beside the loss): known names or callables, on a plane the
+        evaluator sweeps (not yet an Interpolation's line or an evolving film)."""
+        from .metrics import check
+
+        if self.metric is not None:
+            check(self.metric, "metric")
+        if isinstance(self.metrics, str) or callable(self.metrics):
+            object.__setattr__(self, "metrics", (self.metrics,))
+        if not isinstance(self.metrics, (list, tuple)):
+            raise SceneError("metrics", "a list of metrics (names or callables)", self.metrics)
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        for k, m in enumerate(self.metrics):
+            check(m, f"metrics[{k}]")
+        if self.metric is not None or self.metrics:
+            field = "metric" if self.metric is not None else "metrics"
+            if self.plane.line or self.evolve is not None:
+                raise SceneError(field, "a plane scene without evolve= (an Interpolation's line and an evolving "
+                                        "film show the loss only)", type(self.plane).__name__)
 
     def _check_track(self) -> None:
         """Sharpness along training: a network's runs, with a number of moments up to the bound, told
@@ -273,6 +298,9 @@ class Scene:
         if self.track is not None:
             raise SceneError("track", "a network's scene (on a textbook surface the Hessian is exact and 2x2: "
                                       "Style(gradient_arrows=True) shows the descent direction)", self.track)
+        if self.metric is not None or self.metrics:
+            raise SceneError("metric" if self.metric is not None else "metrics",
+                             "a network's scene (a textbook surface's height is f itself)", self.metric or self.metrics)
         from ..surfaces import Surface, get
 
         surface = get(self.surface) if isinstance(self.surface, str) else self.surface
