@@ -50,14 +50,26 @@ def boxed(lines: list[Sprite], fg, bg, edge, pad: float) -> np.ndarray:
     return np.dstack([rgb, alpha * 255]).round().clip(0, 255).astype(np.uint8)
 
 
-def faded(rgba: np.ndarray) -> list[Sprite]:
-    """The box at FADE_LEVELS opacities, each anchored at its top left."""
-    out = []
-    for level in range(1, FADE_LEVELS + 1):
-        copy = rgba.copy()
-        copy[..., 3] = np.round(rgba[..., 3].astype(np.float32) * level / FADE_LEVELS).astype(np.uint8)
-        out.append(Sprite(copy, 0.0, 0.0))
-    return out
+class faded:
+    """The box at FADE_LEVELS opacities (``levels[k]``: k + 1 eighths), each anchored at its top left and
+    made when first asked for: a worker painting frames without this callout makes none (each level holds
+    four float arrays of the box)."""
+
+    def __init__(self, rgba: np.ndarray):
+        self.rgba, self._made = rgba, {}
+
+    def __getitem__(self, k: int) -> Sprite:
+        k %= FADE_LEVELS
+        if k not in self._made:
+            copy = self.rgba.copy()
+            copy[..., 3] = np.round(self.rgba[..., 3].astype(np.float32) * (k + 1) / FADE_LEVELS).astype(np.uint8)
+            self._made[k] = Sprite(copy, 0.0, 0.0)
+        return self._made[k]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the box, without making a level."""
+        return self.rgba.shape[1], self.rgba.shape[0]
 
 
 def _sprite_at(levels: list[Sprite], opacity: float) -> Sprite | None:
@@ -85,16 +97,15 @@ class TitleCard(Overlay):
             if title not in self.cards:
                 lines = _lines(painter, title, theme["fg"], points, 0.8 * look.width - 2 * pad, "bold")
                 self.cards[title] = faded(boxed(lines, theme["fg"], theme["bg"], theme["dim"], pad))
-        self.places = {title: self._place(levels[-1]) for title, levels in self.cards.items()}
+        self.places = {title: self._place(*levels.size) for title, levels in self.cards.items()}
         self.shown = None
 
-    def _place(self, sprite: Sprite) -> tuple[float, float]:
+    def _place(self, w: int, h: int) -> tuple[float, float]:
         """Lower left of the picture's part of the frame, lifted clear of the text there; else the frame's."""
         painter, look = self.painter, self.painter.look
         taken = _fixed_text(painter)
         margin = 0.03 * min(look.width, look.height)
         free = _picture_band(painter)
-        w, h = sprite.width, sprite.height
         for left, bottom in ((free[0] + margin, free[3] - margin), (margin, look.height - margin)):
             left = min(max(left, margin), look.width - margin - w)
             for lift in np.arange(0, look.height, 4.0):
@@ -120,8 +131,8 @@ class TitleCard(Overlay):
         if not title or _sprite_at(self.cards[title], opacity) is None:
             return {}
         x, y = self.places[title]
-        sprite = self.cards[title][-1]
-        return {"title card": (x, y, x + sprite.width, y + sprite.height)}
+        w, h = self.cards[title].size
+        return {"title card": (x, y, x + w, y + h)}
 
 
 def _fixed_text(painter) -> list:
