@@ -2,7 +2,6 @@
 (WebVTT and SubRip files; the MP4's soft subtitle track), from the frame plan's StoryPlan."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
@@ -41,18 +40,6 @@ def ffmetadata(chapters: list[dict]) -> str:
     blocks = "".join(f"[CHAPTER]\nTIMEBASE=1/1000\nSTART={int(round(c['start'] * 1000))}\n"
                      f"END={int(round(c['end'] * 1000))}\ntitle={_escape_meta(c['title'])}\n\n" for c in chapters)
     return ";FFMETADATA1\n" + blocks
-
-
-def write_text(text: str, path: Path) -> Path:
-    """``text`` at ``path``, whole or not at all (a temporary name, then a rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def with_story(master: Path, path: Path, chapters: list[dict], cues: list[dict]) -> Path:

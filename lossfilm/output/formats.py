@@ -413,10 +413,10 @@ class Captions(Numbers):
 
     def write_numbers(self, views, path):
         from . import captions
+        from .._plumbing.files import write_text
 
-        plan = views[0].plan
-        cues = plan.story.captions(views[0].settings.fps)
-        captions.write_text(getattr(captions, self.name)(cues), path)
+        cues = views[0].plan.story.captions(views[0].settings.fps)
+        write_text(path, getattr(captions, self.name)(cues))
 
 
 @register

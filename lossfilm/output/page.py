@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._plumbing.files import write_text
 from ..landscape import Landscape, Trace
 from ..paint.colors import THEMES
 from ..plan import FramePlan
@@ -316,13 +317,7 @@ def write_html(views, path: Path, js: str = "inline", captions=None) -> Path:
             "  }\n"
             f"{draw}"
             "})();</script>\n</body>\n</html>\n")
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.html")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text(path, html)
 
 
 def _plotly_js(js: str, page: Path) -> str:
