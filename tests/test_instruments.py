@@ -3,6 +3,8 @@ in those coordinates only, the others held at its centre; the subset Hessian aga
 the subset, the subset's PCA against numpy's SVD of those columns, the views through models, --json and
 the axis labels, bad input. Metrics beside the loss or as the height (metrics=, metric=): accuracy on
 grid and path against a plain loop, a callable metric, the z label, the HUD, --json, bad input."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -223,3 +225,28 @@ def test_the_c_kernel_counts_right_rows_as_torch_does_ties_included():
     np.testing.assert_allclose(a[:, 0], b[:, 0], rtol=1e-5)
     np.testing.assert_allclose(a[:, 1:], b[:, 1:], atol=1e-4)
     assert a[-1, 1] == pytest.approx(100.0 * float((torch.as_tensor(y) == 0).float().mean()), abs=1e-4)
+
+
+def test_an_interpolation_reports_each_metrics_barrier_on_both_splits(tmp_path, cache_dir):
+    runs = [Run("adam", lr=0.03, epochs=4, batch_size=30, seed=s, label=f"s{s}") for s in (1, 2)]
+    scene = Scene(name="line_acc", data=datasets.spirals(n_per_class=40, seed=5), model=models.mlp(hidden=(8,)),
+                  runs=runs, plane=Interpolation("s1", "s2", extend=0.25, points_per_unit=10), loss="cross_entropy",
+                  metrics=["accuracy", "error"])
+    result = render(scene, quality="low", formats=["npz"], out=tmp_path, fps=4, duration=1, cache_dir=cache_dir)
+    with np.load(result.outputs["npz"], allow_pickle=False) as z:
+        ts, acc, err = z["alphas"], z["accuracy"], z["error"]
+    a, b = (train(scene, r).thetas[-1].astype(np.float64) for r in runs)
+    splits = [(scene.data.x_test, scene.data.y_test), (scene.data.x_train, scene.data.y_train)]
+    for k in (0, 3, len(ts) - 1):  # the rows against a plain loop, on both splits
+        theta = (1 - ts[k]) * a + ts[k] * b
+        for row, (x, y) in enumerate(splits):
+            assert acc[row, k] == pytest.approx(_plain_accuracy(scene, theta, x, y), abs=1e-3)
+    inside, ends = (ts >= 0) & (ts <= 1), [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]
+    barriers = result.as_json()["barriers"]
+    for row, split in enumerate(("test", "train")):
+        assert barriers[f"{split} accuracy"] == pytest.approx(acc[row, ends].min() - acc[row, inside].min(), abs=1e-9)
+        assert barriers[f"{split} error"] == pytest.approx(err[row, inside].max() - err[row, ends].max(), abs=1e-9)
+        assert barriers[f"{split} accuracy"] == pytest.approx(barriers[f"{split} error"], abs=1e-3)
+    with pytest.raises(SceneError) as bad:
+        dataclasses.replace(scene, metric="accuracy", metrics=())
+    assert bad.value.field == "metric"

@@ -571,30 +571,48 @@ def _interpolate(scene: Scene, records: list, model, loss, evaluator, a, directi
     line = (a.double()[None, :] + torch.as_tensor(ts)[:, None] * direction.double()[None, :]).float()
     data = scene.data
     other = (data.x_train, data.y_train) if scene.evaluate_on == "test" else (data.x_test, data.y_test)
-    second = Evaluator(model, loss, *other, scene.memory_mb, resolve_device(device or scene.device))
+    second = Evaluator(model, loss, *other, scene.memory_mb, resolve_device(device or scene.device),
+                       metrics=evaluator.metrics)
     with users_part("model", _EVALUATED):
-        grid = np.stack([evaluator(line), second(line)]).astype(np.float64)
+        values = np.stack([evaluator(line), second(line)]).astype(np.float64)  # (2, t[, 1 + metrics])
+    names = [m.name for m in evaluator.metrics]
+    grid = values if values.ndim == 2 else values[..., 0]
+    measured = {name: np.ascontiguousarray(values[..., j + 1]) for j, name in enumerate(names)}
     d = direction.double()
     traces = []
     for record in records:
         t = ((torch.as_tensor(np.asarray(record.thetas), dtype=torch.float64) - a.double()) @ d / (d @ d)).numpy()
         with users_part("model", _EVALUATED):
             along = evaluator(record.thetas)
-        traces.append(Trace(t, np.zeros_like(t), along, record.epoch_ends, record.diverged_at,
-                            record.step_numbers, record.lr))
+        trace = Trace(t, np.zeros_like(t), along if along.ndim == 1 else np.ascontiguousarray(along[:, 0]),
+                      record.epoch_ends, record.diverged_at, record.step_numbers, record.lr)
+        trace.metrics = {name: np.ascontiguousarray(along[:, j + 1]) for j, name in enumerate(names)}
+        traces.append(trace)
     inside = (ts >= 0) & (ts <= 1)
-    ends = grid[:, [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]]
-    peaks = np.argmax(np.where(inside[None, :], grid, -np.inf), axis=1)
-    barriers = [float(grid[k, peaks[k]] - ends[k].max()) for k in (0, 1)]
+    at_ends = [int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1)))]
+
+    def barrier(rows: np.ndarray, worse_is_lower: bool = False):
+        """Per split: how far the line gets worse between a and b than at the worse end, and where."""
+        rows = -rows if worse_is_lower else rows
+        peaks = np.argmax(np.where(inside[None, :], rows, -np.inf), axis=1)
+        return [float(rows[k, peaks[k]] - rows[k, at_ends].max()) for k in (0, 1)], peaks
+
+    barriers, peaks = barrier(grid)
     other_split = "train" if scene.evaluate_on == "test" else "test"
-    facts = {"barrier": barriers[0], "barrier_at": float(ts[peaks[0]]),
-             # Both splits' barriers, by split and what is measured (Goodfellow et al. read train and test).
-             "barriers": {f"{scene.evaluate_on} loss": barriers[0], f"{other_split} loss": barriers[1]},
+    # Both splits' barriers, by split and what is measured (Goodfellow et al. read train and test); for
+    # accuracy, how far it drops below the lower end.
+    named = {f"{scene.evaluate_on} loss": barriers[0], f"{other_split} loss": barriers[1]}
+    for m in evaluator.metrics:
+        split_barriers, _ = barrier(measured[m.name], m.higher_is_better)
+        short = m.name.removesuffix(" %")
+        named.update({f"{scene.evaluate_on} {short}": split_barriers[0], f"{other_split} {short}": split_barriers[1]})
+    facts = {"barrier": barriers[0], "barrier_at": float(ts[peaks[0]]), "barriers": named,
              "models": {scene.plane.a: [0.0, 0.0], scene.plane.b: [1.0, 0.0]}}
     other_name = "training" if scene.evaluate_on == "test" else "test"
     facts["beta_ticks"] = {"0": scene.evaluate_on, "1": other_name}  # JSON keys: the film names the edges
     return Landscape(
         alphas=ts, betas=np.array([0.0, 1.0]), loss=grid, traces=traces, axis_labels=(labels[0], "split"),
+        metrics=measured,
         loss_name=loss.name, epochs=max([r.epochs for r in scene.runs] + [len(p.epoch_ends) for p in scene.paths]),
         plane=plane_vectors(a, direction, torch.zeros_like(direction), scene.memory_mb), facts=facts,
         minima=np.array([[0.0, 0.0], [1.0, 0.0]]),  # a and b, starred

@@ -17,6 +17,7 @@ class Metric:
     fn: Callable | None = None  # the user's (output, target) -> scalar, averaged over rows like the loss
     # From the share of rows classified right (the C kernel's count, for plain MLPs): the metric's value.
     share: Callable | None = None
+    higher_is_better: bool = False  # accuracy: a barrier is how far it drops, not how far it rises
 
     def from_share(self, right):
         return self.share(right)
@@ -34,7 +35,7 @@ def _error_rows(pred, target):
     return 100.0 - 100.0 * _hits(pred, target).mean(-1)
 
 
-METRICS = {"accuracy": Metric("accuracy %", _accuracy_rows, share=lambda right: 100.0 * right),
+METRICS = {"accuracy": Metric("accuracy %", _accuracy_rows, share=lambda right: 100.0 * right, higher_is_better=True),
            "error": Metric("error %", _error_rows, share=lambda right: 100.0 - 100.0 * right)}
 
 

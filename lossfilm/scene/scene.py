@@ -236,8 +236,8 @@ class Scene:
         self._check_metrics()
 
     def _check_metrics(self) -> None:
-        """metric= (the height) and metrics= (beside the loss): known names or callables, on a plane the
-        evaluator sweeps (not yet an Interpolation's line or an evolving film)."""
+        """metric= (the height) and metrics= (beside the loss): known names or callables; the height on a
+        plane (an Interpolation's line reports metrics= beside its loss), neither on an evolving film."""
         from .metrics import check
 
         if self.metric is not None:
@@ -249,11 +249,12 @@ class Scene:
         object.__setattr__(self, "metrics", tuple(self.metrics))
         for k, m in enumerate(self.metrics):
             check(m, f"metrics[{k}]")
-        if self.metric is not None or self.metrics:
-            field = "metric" if self.metric is not None else "metrics"
-            if self.plane.line or self.evolve is not None:
-                raise SceneError(field, "a plane scene without evolve= (an Interpolation's line and an evolving "
-                                        "film show the loss only)", type(self.plane).__name__)
+        if self.metric is not None and self.plane.line:
+            raise SceneError("metric", "a plane scene (an Interpolation's line shows the loss; metrics= beside it "
+                                       "reports each metric's barrier)", type(self.plane).__name__)
+        if (self.metric is not None or self.metrics) and self.evolve is not None:
+            raise SceneError("metric" if self.metric is not None else "metrics", "a scene without evolve= (an "
+                             "evolving film shows the loss only)", self.evolve)
 
     def _check_track(self) -> None:
         """Sharpness along training: a network's runs, with a number of moments up to the bound, told
