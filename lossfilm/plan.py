@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .landscape import Landscape
-from .scene.view import Camera, Style
+from .scene.view import Camera, Move, Style
 
 # The paths grow over this share of the clip; the rest holds the finished picture while the camera turns.
 GROW_SHARE = 0.85
@@ -62,19 +62,42 @@ def camera_path(camera: Camera, frames: int) -> tuple[np.ndarray, np.ndarray, np
     bounds = np.concatenate([[0.0], np.cumsum([m.seconds for m in camera.moves])])
     bounds /= bounds[-1]
     azimuth, elevation, zoom, focus = (np.empty(frames) for _ in range(4))
-    az0, el0, zo0, fo0 = camera.azimuth, camera.elevation, camera.zoom, 0.0
+    view = camera.azimuth, camera.elevation, camera.zoom, 0.0
     for k, move in enumerate(camera.moves):
         a, b = bounds[k], bounds[k + 1]
         inside = (t >= a) & ((t < b) | (k == len(camera.moves) - 1))
         u = _ease(np.clip((t[inside] - a) / (b - a), 0, 1), move.ease)
-        el1 = el0 if move.elevation is None else move.elevation
-        zo1 = zo0 if move.zoom is None else move.zoom
-        fo1 = fo0 if move.focus is None else float(move.focus)
-        azimuth[inside] = az0 + 360.0 * move.turns * u
-        elevation[inside] = el0 + (el1 - el0) * u
-        zoom[inside] = zo0 + (zo1 - zo0) * u
-        focus[inside] = fo0 + (fo1 - fo0) * u
-        az0, el0, zo0, fo0 = az0 + 360.0 * move.turns, el1, zo1, fo1
+        (azimuth[inside], elevation[inside], zoom[inside], focus[inside]), view = _moved(view, move, u)
+    return azimuth, elevation, zoom, focus
+
+
+def _moved(view: tuple, move: Move, u: np.ndarray) -> tuple[tuple, tuple]:
+    """Where ``move`` takes the view (azimuth, elevation, zoom, focus) at eased progress ``u``: the four
+    values per frame, and the view it ends at."""
+    az0, el0, zo0, fo0 = view
+    el1 = el0 if move.elevation is None else move.elevation
+    zo1 = zo0 if move.zoom is None else move.zoom
+    fo1 = fo0 if move.focus is None else float(move.focus)
+    values = (az0 + 360.0 * move.turns * u, el0 + (el1 - el0) * u, zo0 + (zo1 - zo0) * u, fo0 + (fo1 - fo0) * u)
+    return values, (az0 + 360.0 * move.turns, el1, zo1, fo1)
+
+
+def story_camera(story, camera: Camera, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A storyboard's azimuth, elevation, zoom and focus per frame (``bounds``: each beat's first frame,
+    then the frame count): each beat's move over its first frames (its seconds of the beat's), the view
+    held for the rest of the beat and through beats without one."""
+    frames = int(bounds[-1])
+    azimuth, elevation, zoom, focus = (np.empty(frames) for _ in range(4))
+    view = camera.azimuth, camera.elevation, camera.zoom, 0.0
+    for k, beat in enumerate(story):
+        f0, f1 = int(bounds[k]), int(bounds[k + 1])
+        n = f1 - f0
+        if beat.camera is None or n == 0:
+            azimuth[f0:f1], elevation[f0:f1], zoom[f0:f1], focus[f0:f1] = view
+            continue
+        moving = max(1, int(round(n * beat.camera.seconds / beat.seconds)))
+        u = _ease(np.minimum(1.0, (np.arange(n) + 1) / moving), beat.camera.ease)
+        (azimuth[f0:f1], elevation[f0:f1], zoom[f0:f1], focus[f0:f1]), view = _moved(view, beat.camera, u)
     return azimuth, elevation, zoom, focus
 
 
@@ -211,7 +234,7 @@ def plan(landscape: Landscape, camera: Camera, frames: int, labels: list[str] | 
     colors = list(colors) if colors is not None else [default[k % len(default)] for k in range(n)]
     name = loss_name or landscape.loss_name
     if story:
-        from .storyboard import beat_bounds, story_camera, story_plan, story_shown, story_steps
+        from .storyboard import beat_bounds, story_plan, story_shown, story_steps
 
         bounds = beat_bounds(story, frames)
         azimuth, elevation, zoom, focus = story_camera(story, camera, bounds)

@@ -1,5 +1,6 @@
-"""A storyboard's frame plan: beats -> per frame the camera, how far each path has grown, which runs
-show; the title cards, the callouts and their points on the plane; the chapters and captions in time.
+"""A storyboard's frame plan: beats -> per frame how far each path has grown and which runs show; the
+title cards, the callouts and their points on the plane; the chapters and captions in time (the camera
+per beat is plan.story_camera's, beside the film's own camera path).
 
 Pure functions of numbers, like ``plan``: the painter and the formats only follow it. Each beat takes its
 share of the film's frames (its seconds over the story's), so ``--duration`` scales every beat alike.
@@ -12,7 +13,6 @@ import numpy as np
 
 from .landscape import Landscape
 from .scene.story import TITLE_SECONDS, epoch_step
-from .scene.view import Camera
 
 FADE_SECONDS = 0.3  # a card or a callout fades in and out over this long (at most a third of its time)
 
@@ -87,36 +87,6 @@ def beat_bounds(story, frames: int) -> np.ndarray:
     """The first frame of each beat and, last, ``frames``: each beat its share of the frames."""
     seconds = np.array([b.seconds for b in story], float)
     return np.round(np.concatenate([[0.0], np.cumsum(seconds)]) / seconds.sum() * frames).astype(np.int64)
-
-
-def _ease(u: np.ndarray, kind: str) -> np.ndarray:
-    return u if kind == "linear" else 0.5 - 0.5 * np.cos(np.pi * u)
-
-
-def story_camera(story, camera: Camera, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Azimuth, elevation, zoom and focus per frame: each beat's move over its first frames (its seconds
-    of the beat's), the view held for the rest of the beat and through beats without one."""
-    frames = int(bounds[-1])
-    azimuth, elevation, zoom, focus = (np.empty(frames) for _ in range(4))
-    az, el, zo, fo = camera.azimuth, camera.elevation, camera.zoom, 0.0
-    for k, beat in enumerate(story):
-        f0, f1 = int(bounds[k]), int(bounds[k + 1])
-        n = f1 - f0
-        move = beat.camera
-        if move is None or n == 0:
-            azimuth[f0:f1], elevation[f0:f1], zoom[f0:f1], focus[f0:f1] = az, el, zo, fo
-            continue
-        moving = max(1, int(round(n * move.seconds / beat.seconds)))
-        u = _ease(np.minimum(1.0, (np.arange(n) + 1) / moving), move.ease)
-        el1 = el if move.elevation is None else move.elevation
-        zo1 = zo if move.zoom is None else move.zoom
-        fo1 = fo if move.focus is None else float(move.focus)
-        azimuth[f0:f1] = az + 360.0 * move.turns * u
-        elevation[f0:f1] = el + (el1 - el) * u
-        zoom[f0:f1] = zo + (zo1 - zo) * u
-        focus[f0:f1] = fo + (fo1 - fo) * u
-        az, el, zo, fo = az + 360.0 * move.turns, el1, zo1, fo1
-    return azimuth, elevation, zoom, focus
 
 
 def _index_of(trace, step: int) -> int:

@@ -5,7 +5,6 @@ Knows nothing of matplotlib or video. Everything it returns is numpy.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import tempfile
 import time
@@ -108,51 +107,48 @@ def preflight(scene: Scene) -> None:
             problem = loss.expects(out, yb, y_all)
             if problem:
                 raise SceneError(f"model (with loss={scene.loss!r} and data.y_{split})", problem)
-            continue
-        try:
-            with torch.no_grad():
-                value = loss.fn(out, yb)
-        except Exception as exc:
-            raise SceneError("loss", f"a callable (output, target) -> scalar; on the model's output of shape "
-                                     f"{tuple(out.shape)} it raised {type(exc).__name__}: {exc}") from None
-        if not isinstance(value, torch.Tensor) or value.numel() != 1:
-            raise SceneError("loss", "a callable that returns a scalar tensor", getattr(value, "shape", type(value).__name__))
-    if scene.metric is not None or scene.metrics:
-        _check_metrics(scene, model)
+        else:
+            try:
+                with torch.no_grad():
+                    value = loss.fn(out, yb)
+            except Exception as exc:
+                raise SceneError("loss", f"a callable (output, target) -> scalar; on the model's output of shape "
+                                         f"{tuple(out.shape)} it raised {type(exc).__name__}: {exc}") from None
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                raise SceneError("loss", "a callable that returns a scalar tensor",
+                                 getattr(value, "shape", type(value).__name__))
+        _check_metrics(scene, split, out, yb)
     for run in scene.runs:
         opt = optimizers.make(run, [torch.zeros(1, requires_grad=True)])
         optimizers.scheduler(run, opt)
     for path in scene.paths:
         path.aligned(model)
     if scene.plane is not None:
-        scene.plane.check(ParamSpace(model))
+        space = ParamSpace(model)
+        scene.plane.check(space)
         if getattr(scene.plane, "params", None) is not None:
-            chosen_params(model, ParamSpace(model), scene.plane.params)
+            chosen_params(model, space, scene.plane.params)
 
 
-def _check_metrics(scene: Scene, model) -> None:
-    """Each metric on the preflight's rows: accuracy and error need class targets and one output per
-    class; a callable must return a finite scalar. A SceneError names ``metric`` or ``metrics[k]``."""
+def _check_metrics(scene: Scene, split: str, out: torch.Tensor, yb: torch.Tensor) -> None:
+    """Each metric on the model's output for the preflight's rows of ``split``: accuracy and error need
+    class targets and one output per class; a callable must return a finite scalar. A SceneError names
+    ``metric`` or ``metrics[k]``."""
     from ..scene.metrics import get
 
-    asked = ([("metric", scene.metric)] if scene.metric is not None else []) + [
-        (f"metrics[{k}]", m) for k, m in enumerate(scene.metrics)]
-    for split, xb, yb, _ in _samples(scene):
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            out = model(xb)
-        for field, m in asked:
-            metric = get(m)
-            if metric.rows is not None:
-                if yb.is_floating_point() or out.dim() != yb.dim() + 1 or out.shape[-1] < 2:
-                    raise SceneError(field, f"{m} on a classification scene: integer class targets and one output "
-                                            f"per class (data.y_{split} is {yb.dtype}, the output {tuple(out.shape)})",
-                                     m)
-                continue
-            with users_part(field, "a callable (output, target) -> scalar"), torch.no_grad():
-                value = metric.fn(out, yb)
-            if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value).all():
-                raise SceneError(field, "a callable (output, target) that returns a finite scalar tensor",
-                                 getattr(value, "shape", type(value).__name__))
+    fields = (["metric"] if scene.metric is not None else []) + [f"metrics[{k}]" for k in range(len(scene.metrics))]
+    for field, m in zip(fields, scene.measures):
+        metric = get(m)
+        if metric.rows is not None:
+            if yb.is_floating_point() or out.dim() != yb.dim() + 1 or out.shape[-1] < 2:
+                raise SceneError(field, f"{m} on a classification scene: integer class targets and one output "
+                                        f"per class (data.y_{split} is {yb.dtype}, the output {tuple(out.shape)})", m)
+            continue
+        with users_part(field, "a callable (output, target) -> scalar"), torch.no_grad():
+            value = metric.fn(out, yb)
+        if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value).all():
+            raise SceneError(field, "a callable (output, target) that returns a finite scalar tensor",
+                             getattr(value, "shape", type(value).__name__))
 
 
 def _samples(scene: Scene):
@@ -212,12 +208,6 @@ def _batches(scene: Scene, run: Run, gen: torch.Generator):
 _EVALUATED = "a module (and loss) that take every batch of the evaluation data at every point of the plane"
 
 
-def steps_per_epoch(scene: Scene, run: Run) -> int:
-    if isinstance(scene.data, LoaderData):
-        return len(scene.data.loader)
-    return math.ceil(len(scene.data.x_train) / run.batch_size)
-
-
 def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Recorded:
     model = build_model(scene, scene.seed_of(run))
     model.train()
@@ -227,7 +217,7 @@ def _train(scene: Scene, run: Run, progress: Callable[[int], None] | None) -> Re
     lr = float(opt.param_groups[0]["lr"]) if "lr" in opt.param_groups[0] else None
     schedule = optimizers.scheduler(run, opt)
     gen = torch.Generator().manual_seed(scene.seed_of(run))
-    steps = run.epochs * steps_per_epoch(scene, run)
+    steps = run.epochs * scene.steps_per_epoch(run)
     thetas = _records(steps + 1, space.size, scene.memory_mb)
     thetas[0] = space.flatten(model).numpy()
     kept = 1
@@ -388,7 +378,7 @@ def compute(scene: Scene, progress: Callable[[str, int], Callable[[int], None]] 
     loss = losses.get(scene.loss)
     records = []
     for i, run in enumerate(scene.runs):
-        tick = progress(f"train {run.name}", run.epochs * steps_per_epoch(scene, run)) if progress else None
+        tick = progress(f"train {run.name}", run.epochs * scene.steps_per_epoch(run)) if progress else None
         with torch_threads(threads.budget()):
             record = train(scene, run, tick)
         if record.diverged_at >= 0:
@@ -423,9 +413,8 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         theta0, d1, d2, labels, facts = plane_basis(scene.plane, space, records[0].thetas, scene.memory_mb, problem)
     from ..scene.metrics import get as metric_of
 
-    measures = ([scene.metric] if scene.metric is not None else []) + list(scene.metrics)
     evaluator = Evaluator(model, loss, *source, scene.memory_mb, resolve_device(device or scene.device),
-                          metrics=[metric_of(m) for m in measures])
+                          metrics=[metric_of(m) for m in scene.measures])
     if scene.plane.line:
         return _interpolate(scene, records, model, loss, evaluator, theta0, d1, labels, device)
 
@@ -459,7 +448,7 @@ def _evaluate(scene: Scene, records: list, loss, progress, device, executor) -> 
         if progress else None
     job = PlaneJob(f"{scene.name}-{os.getpid()}-{time.time_ns()}", model, scene.loss, *source,
                    scene.memory_mb, *(t.numpy() for t in (theta0, d1, d2)), alphas, betas, centres, d1s, d2s,
-                   tuple(measures))
+                   tuple(scene.measures))
     rows = surfaces * len(betas)
     with job.evaluated_by(evaluator):  # rows evaluated here reuse this evaluator
         with users_part("model", _EVALUATED):
@@ -484,8 +473,7 @@ def _measured(scene: Scene, grids: np.ndarray, traces: list, loss_name: str):
         return grids, {}, loss_name
     from ..scene.metrics import get
 
-    asked = ([scene.metric] if scene.metric is not None else []) + list(scene.metrics)
-    names = [loss_name] + [get(m).name for m in asked]
+    names = [loss_name] + [get(m).name for m in scene.measures]
     height = 1 if scene.metric is not None else 0
     for t in traces:
         values = t.loss

@@ -318,7 +318,7 @@ def check_fits(landscape: Landscape, scene) -> None:
     if landscape.plane and (set(landscape.plane) != {"theta0", "d1", "d2"}
                             or len({v.shape for v in landscape.plane.values()}) != 1):
         raise ValueError("a plane whose centre and directions differ in length")
-    wanted = len(getattr(scene, "metrics", ())) + (getattr(scene, "metric", None) is not None)
+    wanted = len(getattr(scene, "measures", ()))  # a metric= height puts the loss beside: as many either way
     if len(landscape.metrics) != wanted or any(v.shape != landscape.loss.shape for v in landscape.metrics.values()):
         raise ValueError("the grid's metrics missing, or of another shape than the loss's")
     if len(landscape.traces) != len(scene.runs) + len(scene.paths):
@@ -335,7 +335,6 @@ def check_fits(landscape: Landscape, scene) -> None:
             raise ValueError("step numbers of another length than the path")
         if t.grad is not None and t.grad.shape != (n[0], 2):
             raise ValueError("gradients of another length than the path")
-        wanted = len(getattr(scene, "metrics", ())) + (getattr(scene, "metric", None) is not None)
         if len(t.metrics) != wanted or any(v.shape != n for v in t.metrics.values()):
             raise ValueError("a path's metrics missing, or of another length than the path")
         track = getattr(scene, "track", None)

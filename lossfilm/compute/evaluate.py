@@ -50,9 +50,7 @@ class ParamSpace:
     def restricted(self, names: list[str]) -> "ParamSpace":
         """The same space, told that a plane moves only the parameters ``names`` (the others held at its
         centre): ``mask`` marks their coordinates and ``restrict`` zeroes a direction elsewhere."""
-        import copy as _copy
-
-        view = _copy.copy(self)
+        view = copy.copy(self)
         mask = torch.zeros(self.size, dtype=torch.bool)
         for name, a, b in zip(self.names, self.offsets[:-1], self.offsets[1:]):
             if name in names:
@@ -199,9 +197,9 @@ class Evaluator:
         batches (held once when it evaluates a bounded number of them). ``metrics``: scene.metrics.Metric
         objects measured in the same pass over the rows; each point then gives (loss, *metrics)."""
         self.metrics = list(metrics)
-        # The fused C kernel counts the rows classified right in its pass; other metrics go the torch way.
-        self._hits = bool(self.metrics) and all(m.rows is not None for m in self.metrics)
-        if self.metrics and not self._hits:
+        # The fused C kernel counts the rows classified right beside cross-entropy in its pass (accuracy,
+        # error); any other metric, or a metric beside another loss, goes the torch way.
+        if self.metrics and (loss.name != "cross_entropy" or any(m.share is None for m in self.metrics)):
             native = False
         self.model = copy.deepcopy(model).to(device).eval()
         self.space = ParamSpace(self.model)
@@ -253,8 +251,6 @@ class Evaluator:
         self.native = native_kernel.for_model(self.model, loss.name, self.x, self.y) \
             if native and device == "cpu" and loss.batch is None and loss.rows is not None and self.loader is None \
             else None
-        if self.native is not None and self.metrics and loss.name != "cross_entropy":
-            self.native = None  # accuracy needs class targets: the kernel counts hits for cross-entropy only
         if self.native is not None:
             self.threads = max(1, torch.get_num_threads())
             self.chunk = int(max(1, min(self.NATIVE_CHUNK, memory_mb * 2**20 / (8 * self.space.size * self.threads))))

@@ -174,13 +174,16 @@ def figure(landscape: Landscape, plan: FramePlan, style: Style, frames: int = MA
         pick = np.unique(np.concatenate([pick, story.bounds[:-1], [c.start + (c.stop - c.start) // 2
                                                                    for c in story.callouts]]))
         pick = pick[pick < len(plan.steps)].astype(int)
+        # plotly's animate changes the annotations a frame gives and keeps the rest: every frame gives as
+        # many as the busiest, those unused hidden.
+        most = max((sum(c.start <= g < c.stop for c in story.callouts) for g in range(len(plan.steps))), default=0)
     for n, f in enumerate(pick):
         frame = {"name": str(n), "traces": path_indices,
                  "data": [_path_trace(t, int(plan.steps[f, k]), keep, label, color, height)
                           if plan.shown is None or plan.shown[f, k] else _no_path(label, color)
                           for k, ((t, label, color), keep) in enumerate(zip(runs, frame_keeps))]}
         if story is not None:
-            frame["layout"] = _story_layout(story, int(f), landscape, height, theme)
+            frame["layout"] = _story_layout(story, int(f), most, landscape, height, theme)
         animation.append(frame)
     lead = runs[0][0] if runs else None
     labels = [f"step {lead.step_at(int(plan.steps[f, 0]))}" if lead is not None else str(n) for n, f in enumerate(pick)]
@@ -227,13 +230,10 @@ def _no_path(label: str, color: str) -> dict:
             "z": [], "line": {"color": color, "width": 6}, "marker": {"color": color}}
 
 
-def _story_layout(story, f: int, landscape: Landscape, height: "_Height", theme: dict) -> dict:
+def _story_layout(story, f: int, most: int, landscape: Landscape, height: "_Height", theme: dict) -> dict:
     """A storyboard's frame ``f`` on the page: its callouts as 3-D annotations at their points (an arrow to
-    the surface), the beat's title in the lower left while its card shows. Every frame has as many of each
-    as the busiest frame, those unused hidden: plotly's animate changes annotations it is given and keeps
-    the rest."""
-    most = max((sum(c.start <= g < c.stop for c in story.callouts) for g in range(int(story.bounds[-1]))),
-               default=0)
+    the surface), ``most`` in all with the unused hidden; the beat's title in the lower left (always
+    given, hidden when no card shows)."""
     notes = []
     for c in story.callouts:
         if c.start <= f < c.stop:

@@ -162,10 +162,12 @@ class LossCurve:
             if edge is not None and edge in shown_edges:
                 still_twin.axhline(edge, color=color, lw=0.9, ls=":", alpha=0.8)
         self.still_sharp = still_twin
-        for t, color in zip(landscape.traces, colors):
+        self._sharp_runs = []  # (run index, the trace index and step of each moment, λ₁ at each)
+        for k, (t, color) in enumerate(zip(landscape.traces, colors)):
             if t.sharpness is not None:
                 line, = live_twin.plot([], [], color=color, lw=1.0, ls=(0, (3, 2)), alpha=0.9)
                 self.sharp_lines.append((t, line))
+                self._sharp_runs.append((k, t.sharpness[:, 0], t.sharpness_by_step()[:, 0], t.sharpness[:, 1]))
 
     def update(self, steps: np.ndarray, shown: np.ndarray | None = None) -> None:
         if self.sharp_lines:
@@ -180,13 +182,10 @@ class LossCurve:
             line.set_data(x, trace.loss[idx])
             dot.set_data([trace.step_at(s)], [trace.loss[s]])
 
-
     def _update_sharpness(self, steps: np.ndarray, shown: np.ndarray | None) -> None:
-        index = {id(t): k for k, (t, _, _) in enumerate(self.lines)}
-        for trace, line in self.sharp_lines:
-            k = index[id(trace)]
-            rows = trace.sharpness[trace.sharpness[:, 0] <= int(steps[k])]
-            line.set_data([trace.step_at(int(i)) for i in rows[:, 0]], rows[:, 1])
+        for (_, line), (k, index, step, value) in zip(self.sharp_lines, self._sharp_runs):
+            reached = index <= int(steps[k])
+            line.set_data(step[reached], value[reached])
             if shown is not None:
                 line.set_visible(bool(shown[k]))
 

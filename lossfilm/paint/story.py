@@ -98,12 +98,11 @@ class TitleCard(Overlay):
                 lines = _lines(painter, title, theme["fg"], points, 0.8 * look.width - 2 * pad, "bold")
                 self.cards[title] = faded(boxed(lines, theme["fg"], theme["bg"], theme["dim"], pad))
         self.places = {title: self._place(*levels.size) for title, levels in self.cards.items()}
-        self.shown = None
 
     def _place(self, w: int, h: int) -> tuple[float, float]:
         """Lower left of the picture's part of the frame, lifted clear of the text there; else the frame's."""
         painter, look = self.painter, self.painter.look
-        taken = _fixed_text(painter)
+        taken = painter.chrome.obstacles()  # the text every frame keeps
         margin = 0.03 * min(look.width, look.height)
         free = _picture_band(painter)
         for left, bottom in ((free[0] + margin, free[3] - margin), (margin, look.height - margin)):
@@ -116,15 +115,11 @@ class TitleCard(Overlay):
                     return box[0], box[1]
         return margin, look.height - margin - h
 
-    def update(self, i: int) -> None:
-        title, opacity = self.story.card_fade(i)
-        self.shown = (title, opacity) if title else None
-
     def paste(self, pixels, i):
-        if self.shown:
-            sprite = _sprite_at(self.cards[self.shown[0]], self.shown[1])
-            if sprite is not None:
-                sprite.paste(pixels, *self.places[self.shown[0]])
+        title, opacity = self.story.card_fade(i)
+        sprite = _sprite_at(self.cards[title], opacity) if title else None
+        if sprite is not None:
+            sprite.paste(pixels, *self.places[title])
 
     def boxes(self, i):
         title, opacity = self.story.card_fade(i)
@@ -133,12 +128,6 @@ class TitleCard(Overlay):
         x, y = self.places[title]
         w, h = self.cards[title].size
         return {"title card": (x, y, x + w, y + h)}
-
-
-def _fixed_text(painter) -> list:
-    """The text every frame keeps: the chrome's measured boxes, the per-frame lines at their longest."""
-    chrome = painter.chrome
-    return list(chrome.boxes.values()) + [b for o in chrome.overlays for b in o.reserved()]
 
 
 def _picture_band(painter) -> tuple[float, float, float, float]:
@@ -168,7 +157,7 @@ class Callouts(Overlay):
         self.reach = 0.07 * min(look.width, look.height) + 8
         self.margin = 0.015 * min(look.width, look.height) + 2
         self.head = 6.0 * look.dpi / 72.0  # a run head's radius and a little more, in pixels (8 pt markers)
-        self.fixed = _fixed_text(painter)
+        self.fixed = painter.chrome.obstacles()
         lw = max(1.2, 1.1 * look.dpi / 100)
         host = painter.ax
         self.leaders, self.marks = [], []
@@ -239,9 +228,8 @@ class Callouts(Overlay):
         return best
 
     def update(self, i: int) -> None:
-        taken = list(self.fixed)
-        if self.card is not None:
-            taken += list(self.card.boxes(i).values())
+        card = list(self.card.boxes(i).values()) if self.card is not None else []
+        taken = self.fixed + card
         targets = self._targets(i)
         points = [at for _, at, _ in targets]
         leaders = []
@@ -259,11 +247,10 @@ class Callouts(Overlay):
             x, y = self._place(sprite, at, taken, points, leaders if c.arrow else [])
             box = (x, y, x + sprite.width, y + sprite.height)
             taken.append(box)
-            if c.arrow:
-                leaders.append((_edge_point(box, at), (float(at[0]), float(at[1]))))
             self.placed[k] = (sprite, x, y, box)
             if c.arrow:
                 end = _edge_point(box, at)
+                leaders.append((end, (float(at[0]), float(at[1]))))
                 height = self.painter.look.height
                 tip = np.asarray(at, float)
                 if c.marked:  # a run's head, a star: its own mark, the leader stops at its rim
@@ -281,8 +268,7 @@ class Callouts(Overlay):
                 mark.set_alpha(opacity)
                 mark.set_visible(True)
         if self.axis_text:  # the 3-D box's labels give way to the story's text this frame
-            self.painter.axes.keep_clear = [p[3] for p in self.placed.values()] + (
-                list(self.card.boxes(i).values()) if self.card is not None else [])
+            self.painter.axes.keep_clear = [p[3] for p in self.placed.values()] + card
 
     def paste(self, pixels, i):
         for sprite, x, y, _ in self.placed.values():

@@ -261,10 +261,8 @@ class Scene:
         before training."""
         if not isinstance(self.track, Sharpness):
             raise SceneError("track", "a lossfilm Sharpness(every=..., k=..., trace=...)", self.track)
-        data = self.data
         for k, run in enumerate(self.runs):
-            per_epoch = (len(data.loader) if isinstance(data, LoaderData)
-                         else math.ceil(len(data.x_train) / run.batch_size))
+            per_epoch = self.steps_per_epoch(run)
             total = run.epochs * per_epoch
             moments = self.track.moments(np.arange(total + 1), np.arange(1, run.epochs + 1) * per_epoch)
             if len(moments) > self.track.max_moments:
@@ -287,8 +285,7 @@ class Scene:
         if not self.runs:  # a path from outside: its length is known once it is read
             return
         run = self.runs[0]
-        data = self.data
-        per_epoch = len(data.loader) if isinstance(data, LoaderData) else math.ceil(len(data.x_train) / run.batch_size)
+        per_epoch = self.steps_per_epoch(run)
         self.evolve.check(run.epochs * per_epoch, np.arange(1, run.epochs + 1) * per_epoch)
 
     def _check_surface(self) -> None:
@@ -355,6 +352,19 @@ class Scene:
                                              "camera gives where it starts)", len(self.camera.moves))
         check_story(self)
         object.__setattr__(self, "duration", float(sum(beat.seconds for beat in self.story)))
+
+    def steps_per_epoch(self, run: Run) -> int:
+        """A network run's optimizer steps per epoch: the DataLoader's batches, or the training rows in
+        batches of the run's size."""
+        if isinstance(self.data, LoaderData):
+            return len(self.data.loader)
+        return math.ceil(len(self.data.x_train) / run.batch_size)
+
+    @property
+    def measures(self) -> list:
+        """What the evaluator measures beside the loss, in its columns' order: metric= (the height), then
+        metrics=."""
+        return ([self.metric] if self.metric is not None else []) + list(self.metrics)
 
     def seed_of(self, run: Run) -> int:
         """The seed a run draws from: its own (Run(seed=)), else the scene's."""

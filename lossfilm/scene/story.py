@@ -130,27 +130,24 @@ class Beat:
                                  c.seconds)
 
 
-def _steps_of(scene) -> list[tuple[str, int | None, list[int], Any]]:
-    """Each path's (label, its last step as the viewer is told it, the step at each epoch's end, its step
-    numbers or None), known before any training; the last step is None where it is not."""
-    from .data import LoaderData
+def _steps_of(scene) -> list[tuple[str, int, list[int]]]:
+    """Each path's (label, its last step as the viewer is told it, the step at each epoch's end), known
+    before any training."""
     from .runs import SURFACE_STEPS
 
     labels = [r.name for r in scene.runs] + [p.label for p in scene.paths]  # as plan.run_looks names them
     out = []
     for label, run in zip(labels, scene.runs):
         if scene.is_surface:
-            out.append((label, run.steps or SURFACE_STEPS, [], None))
+            out.append((label, run.steps or SURFACE_STEPS, []))
             continue
-        data = scene.data
-        per_epoch = (len(data.loader) if isinstance(data, LoaderData)
-                     else -(-len(data.x_train) // run.batch_size))
-        out.append((label, run.epochs * per_epoch, [per_epoch * (e + 1) for e in range(run.epochs)], None))
+        per_epoch = scene.steps_per_epoch(run)
+        out.append((label, run.epochs * per_epoch, [per_epoch * (e + 1) for e in range(run.epochs)]))
     for label, path in zip(labels[len(scene.runs):], scene.paths):
         numbers = path.step_numbers
         last = int(numbers[-1]) if numbers is not None else path.steps
         ends = [int(numbers[e]) if numbers is not None else int(e) for e in path.epoch_ends]
-        out.append((label, last, ends, numbers))
+        out.append((label, last, ends))
     return out
 
 
@@ -176,9 +173,9 @@ def check_story(scene) -> None:
     if not story:
         raise SceneError("story", "one or more Beat(seconds, ...)", story)
     paths = _steps_of(scene)
-    by_label = {label: (last, ends) for label, last, ends, _ in paths}
-    lead_last = max(last for _, last, _, _ in paths)
-    lead_ends = max((ends for _, _, ends, _ in paths), key=len)
+    by_label = {label: (last, ends) for label, last, ends in paths}
+    lead_last = max(last for _, last, _ in paths)
+    lead_ends = max((ends for _, _, ends in paths), key=len)
     bounds = map_bounds(scene)
     clock = 0
     for i, beat in enumerate(story):
@@ -224,8 +221,8 @@ def check_story(scene) -> None:
 
 
 def map_bounds(scene):
-    """((alpha lo, hi), (beta lo, hi)) of the map where it is known before any training (a surface's
-    grid), else None (a grid or a surface's domain that grows to fit the paths)."""
+    """((alpha lo, hi), (beta lo, hi)) of the map where it is known before any training (a fixed grid's),
+    else None (a grid or a surface's domain that grows to fit the paths)."""
     if scene.is_surface or scene.grid.fit != "fixed":  # a surface's domain grows to hold its paths too
         return None
     return scene.grid.a, scene.grid.b
