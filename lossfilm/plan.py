@@ -169,7 +169,9 @@ def overlay_text(landscape: Landscape, steps: np.ndarray, loss_label: str | None
     lead = max(landscape.traces, key=lambda t: t.steps)
     per_epoch = lead.epoch_ends[0] if len(lead.epoch_ends) else max(lead.steps, 1)
     total_epochs = landscape.epochs
-    sep, name = ("  ", "loss") if short else ("   ", loss_label or landscape.loss_name)
+    # A small frame's line says "loss", or the metric that is the height ("accuracy 93.1%", not "loss 93.1").
+    short_name = landscape.loss_name if landscape.loss_name.endswith(" %") else "loss"
+    sep, name = ("  ", short_name) if short else ("   ", loss_label or landscape.loss_name)
     lines = []
     for row in steps:
         s = int(row.max())

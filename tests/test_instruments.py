@@ -170,6 +170,10 @@ def test_a_metric_as_the_height_names_the_z_axis_and_keeps_the_loss_beside(tmp_p
     assert picture.plan.loss_label == "test error %"
     import re
 
+    from lossfilm.plan import overlay_text
+
+    short = overlay_text(land, picture.plan.steps[-1:], short=True)[0]  # a small frame's line names the metric
+    assert short.endswith(f"  error {land.traces[0].loss[-1]:.1f}%")
     hud = re.search(r"   test error ([\d.]+)%   cross-entropy [\d.]+   accuracy ([\d.]+)%$", picture.plan.text[-1])
     assert hud and float(hud[1]) + float(hud[2]) == pytest.approx(100.0, abs=0.11), picture.plan.text[-1]
     assert set(result.as_json()["runs"][0]["metrics"]) == {"cross_entropy", "accuracy %"}
